@@ -1,0 +1,3 @@
+from omlc.cli import main
+
+main()

@@ -1,0 +1,161 @@
+"""The ``omlc`` command line. Commands are thin: parse arguments, call the library, render, exit.
+
+Exit codes: 0 clean, 1 findings at error level (or warnings with ``--strict``), 2 usage or
+I/O errors. Start-up stays light (it runs in pre-commit on every commit): heavy modules
+are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from typing import List, Optional
+
+import typer
+
+app = typer.Typer(
+    name="omlc",
+    help="Compile OML pipelines: validate them, preview their schedules, emit orchestrator code.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+def _parse_params(values: list[str] | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
+        params[name.strip()] = value
+    return params
+
+
+def _use_color() -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
+
+
+def _emit_report(report, fmt: OutputFormat, strict: bool) -> int:
+    from omlc.diagnostics import Severity
+    from omlc.render import render
+
+    diagnostics = report.sorted()
+    if strict:
+        from dataclasses import replace
+
+        diagnostics = [replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING else d
+                       for d in diagnostics]
+    sources = {f.path: f.source for f in report.files if f.source is not None}
+
+    def line_of(path: str, line: int) -> str:
+        src = sources.get(path)
+        return src.line_text(line) if src is not None else ""
+
+    out = render(diagnostics, fmt.value, line_of, color=_use_color(), files=len(report.files))
+    if out:
+        typer.echo(out)
+    return report.exit_code(strict=strict)
+
+
+@app.command()
+def validate(
+    paths: List[str] = typer.Argument(..., help="OML files or directories (searched for *.oml, *.oml.yaml, *.oml.yml)."),
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format."),
+    strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile whose params apply."),
+    param: Optional[List[str]] = typer.Option(None, "--param", help="Override a param: NAME=VALUE (repeatable)."),
+) -> None:
+    """Validate OML pipelines: syntax, structure, steps, params, schedule and metadata rules."""
+    from omlc.validate import validate_paths
+
+    report = validate_paths(paths, profile=profile, params=_parse_params(param))
+    _warn_plugin_problems()
+    raise typer.Exit(_emit_report(report, fmt, strict))
+
+
+@app.command()
+def schema(
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+) -> None:
+    """Print the JSON Schema of OML (for editors: yaml-language-server, VS Code, JetBrains)."""
+    from omlc.schema import schema_json
+
+    text = schema_json()
+    if output:
+        from omlc.files import write_atomic
+
+        try:
+            write_atomic(output, text)
+        except OSError as exc:
+            typer.echo(f"omlc: cannot write {output}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command()
+def plugins(
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text or json."),
+) -> None:
+    """List loaded plugins, their versions, and the targets and rules they register."""
+    from omlc.plugins import get_registry
+
+    registry = get_registry()
+    registry.rules()
+    registry.targets()
+    infos = list(registry.plugins.values())
+    if fmt is OutputFormat.json:
+        import json
+
+        typer.echo(json.dumps([info.__dict__ for info in infos], indent=2))
+    else:
+        for info in infos:
+            version = f" {info.version}" if info.version else ""
+            origin = "built-in" if info.builtin else (info.distribution or "?")
+            typer.echo(f"{info.name}{version} ({origin}: {info.module})")
+            if info.targets:
+                typer.echo(f"  targets: {', '.join(info.targets)}")
+            if info.rules:
+                typer.echo(f"  rules:   {', '.join(info.rules)}")
+            if info.error:
+                typer.echo(f"  error:   {info.error}")
+    raise typer.Exit(1 if registry.problems else 0)
+
+
+def _warn_plugin_problems() -> None:
+    from omlc.plugins import get_registry
+
+    for info in get_registry().problems:
+        version = f" {info.version}" if info.version else ""
+        typer.echo(f"omlc: plugin {info.name}{version} was skipped: {info.error}", err=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("omlc: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # never show a traceback for an omlc bug, but keep it findable
+        if os.environ.get("OMLC_DEBUG"):
+            raise
+        typer.echo(f"omlc: internal error: {type(exc).__name__}: {exc}\n"
+                   "This is a bug in omlc; rerun with OMLC_DEBUG=1 for the traceback and report it.", err=True)
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()
