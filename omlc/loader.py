@@ -220,6 +220,7 @@ class _TreeBuilder:
         self.source = source
         self.diagnostics: list[Diagnostic] = []
         self.count = 0
+        self.entry: Span | None = None  # the top-level entry being read (where alias bombs are reported)
 
     def span(self, node: Any) -> Span:
         s, e = node.start_mark, node.end_mark
@@ -233,7 +234,7 @@ class _TreeBuilder:
             raise LoadError(diag(
                 "OML012",
                 f"YAML aliases expand to more than {MAX_NODES:,} nodes",
-                self.span(node),
+                self.entry or self.span(node),
                 "this looks like an alias bomb; OML files do not need deep alias nesting",
             ))
         if depth > MAX_DEPTH:
@@ -297,6 +298,8 @@ class _TreeBuilder:
                     related=(first.span,),
                 ))
             seen[hashable] = key
+            if depth == 0:
+                self.entry = key.span
             items.append((key, self.convert(value_node, depth + 1)))
         for k, v in merged:  # explicit keys win over merged ones
             if k.value not in seen:
@@ -307,7 +310,7 @@ class _TreeBuilder:
     def scalar(self, node: Any, span: Span, start: int, end: int) -> YNode:
         tag = node.tag
         text = node.value
-        style = node.style
+        style = node.style or None
         if not tag.startswith(_TAG):
             raise LoadError(diag(
                 "OML016", f"custom YAML tag {tag!r} is not allowed in OML", span,
@@ -330,7 +333,7 @@ class _TreeBuilder:
                 "OML016", f"YAML type {tag!r} is not allowed in OML", span,
                 "quote the value to make it a string",
             ))
-        if style is None and kind in ("str", "int"):
+        if not style and kind in ("str", "int"):
             surprise = _yaml11_reading(text)
             if surprise:
                 self.diagnostics.append(diag(

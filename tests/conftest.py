@@ -1,0 +1,42 @@
+"""Shared test setup.
+
+Unit tests do not load installed entry points (an unrelated plugin in the environment must
+not change results): OMLC_PLUGINS is set to the empty list unless a test says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+VALID = sorted((FIXTURES / "pipelines").glob("*.oml.yaml"))
+INVALID = sorted((FIXTURES / "invalid").glob("*.oml.yaml"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_plugins(monkeypatch):
+    from omlc.plugins import reset_registry
+
+    monkeypatch.setenv("OMLC_PLUGINS", "")
+    reset_registry()
+    yield
+    reset_registry()
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: str | os.PathLike | None = None,
+            input: str | None = None) -> subprocess.CompletedProcess:
+    """Run the real `omlc` command in a subprocess (what a user or pre-commit runs)."""
+    full_env = dict(os.environ)
+    full_env.setdefault("OMLC_PLUGINS", "")
+    full_env.pop("OMLC_DEBUG", None)
+    full_env["NO_COLOR"] = "1"
+    if env:
+        full_env.update(env)
+    return subprocess.run([sys.executable, "-m", "omlc", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, input=input, timeout=120)
