@@ -135,6 +135,27 @@ def plugins(
     raise typer.Exit(1 if registry.problems else 0)
 
 
+@app.command()
+def codes(
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text, json, or github (markdown table)."),
+) -> None:
+    """List every diagnostic code (core and plugins) with its default severity."""
+    from omlc.diagnostics import CODES, codes_markdown
+    from omlc.plugins import get_registry
+
+    get_registry().rules()  # plugin rules declare their codes
+    if fmt is OutputFormat.json:
+        import json
+
+        typer.echo(json.dumps([{"code": c.code, "severity": c.severity.value, "summary": c.summary}
+                               for c in sorted(CODES.values(), key=lambda c: c.code)], indent=2))
+    elif fmt is OutputFormat.github:
+        typer.echo(codes_markdown(), nl=False)
+    else:
+        for c in sorted(CODES.values(), key=lambda c: c.code):
+            typer.echo(f"{c.code}  {c.severity.value:<7}  {c.summary}")
+
+
 def _warn_plugin_problems() -> None:
     from omlc.plugins import get_registry
 

@@ -98,6 +98,14 @@ def diag(code: str, message: str, span: Span, hint: str | None = None, *,
     return Diagnostic(code, severity or entry.severity, message, span, hint, related)
 
 
+def codes_markdown() -> str:
+    """The code table of docs/diagnostics.md (a test keeps the file equal to this)."""
+    rows = ["| code | severity | meaning |", "| --- | --- | --- |"]
+    for c in sorted(CODES.values(), key=lambda c: c.code):
+        rows.append(f"| {c.code} | {c.severity.value} | {c.summary.replace('|', chr(92) + '|')} |")
+    return "\n".join(rows) + "\n"
+
+
 E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 # fmt: off

@@ -58,7 +58,7 @@ class Registry:
     def _collect(self, hook_name: str, attr: str) -> dict[str, Any]:
         found: dict[str, Any] = {}
         hook = getattr(self.manager.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order: built-ins first
             info = self.plugins.get(impl.plugin_name)
             owner = info.name if info else impl.plugin_name
 

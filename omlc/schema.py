@@ -12,7 +12,7 @@ def oml_schema() -> dict:
 
     schema = ir.Pipeline.model_json_schema(by_alias=True, mode="validation")
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
-              "title": "OML pipeline", **schema}
+              **schema, "title": "OML pipeline"}
     schema["description"] = "An OML 0.1.0 / 0.2.0 pipeline file (steps, schedule, metadata)."
     # extension keys (x-...) are allowed where the builder keeps them
     for model in (ir.Pipeline, ir.Metadata):
