@@ -2,14 +2,16 @@
 
 The walk is driven by the IR models' own fields (types, defaults, constraints, aliases),
 so the models stay the one description of the language. Instances are made with
-``model_construct`` after the walk has checked every value: the types are exactly what
-pydantic would accept (a test round-trips every fixture through ``model_validate``),
-without paying for pydantic's schema build on the command line's start-up path.
+:func:`construct` (what ``model_construct`` does) after the walk has checked every value:
+the types are exactly what pydantic would accept (a test round-trips every fixture
+through ``model_validate``), without paying for pydantic's schema build on the command
+line's start-up path.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -24,6 +26,42 @@ from omlc.durations import DurationError, parse_duration
 from omlc.loader import Source, YNode
 
 Path = tuple  # a path of keys and indices into the document: ("steps", 0, "config", "query")
+
+_set = object.__setattr__
+
+
+@functools.lru_cache(maxsize=None)
+def _defaults(cls: type[BaseModel]) -> tuple[tuple[str, Any, Any], ...]:
+    """(name, default, default_factory) of every field of ``cls``."""
+    return tuple((name, f.default, f.default_factory) for name, f in cls.model_fields.items())
+
+
+def construct(cls: type[BaseModel], values: dict[str, Any]) -> Any:
+    """Make a model from values the builder has already checked.
+
+    What ``BaseModel.model_construct`` does, minus its per-call introspection of default
+    factories (``inspect.signature``), which cost more than parsing the YAML.
+    ``tests/test_fixtures.py`` checks the result against pydantic's own validation.
+    """
+    data = {}
+    for name, default, factory in _defaults(cls):
+        if name in values:
+            data[name] = values[name]
+        elif factory is not None:
+            data[name] = factory()
+        else:
+            data[name] = default
+    obj = cls.__new__(cls)
+    _set(obj, "__dict__", data)
+    _set(obj, "__pydantic_fields_set__", set(values))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+@functools.lru_cache(maxsize=None)
+def _shape(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    return typing.get_origin(annotation), typing.get_args(annotation)
 
 
 class _Invalid:
@@ -106,7 +144,8 @@ class Builder:
         result = self.model(ir.Pipeline, root, (), "the pipeline")
         if result is INVALID or self.has_errors:
             return None
-        return result.model_copy(update={"path": self.source.path, "locations": self.locations})
+        _set(result, "__dict__", {**result.__dict__, "path": self.source.path, "locations": self.locations})
+        return result
 
     def check_version(self, node: YNode) -> None:
         if node.kind == "scalar" and node.type in ("float", "int"):
@@ -167,7 +206,8 @@ class Builder:
             return INVALID
         if extensions:
             values["extensions"] = extensions
-        return cls.model_construct(span=node.span, **values)
+        values["span"] = node.span
+        return construct(cls, values)
 
     def unknown_key(self, cls: type[ir.Node], key: YNode, known: list[str]) -> None:
         close = difflib.get_close_matches(key.value, known, 1, 0.6)
@@ -181,8 +221,7 @@ class Builder:
     # -- values ------------------------------------------------------------------------
     def value(self, annotation: Any, metadata: list[Any], node: YNode, path: Path, what: str) -> Any:
         self.locations.values[path] = node
-        origin = typing.get_origin(annotation)
-        args = typing.get_args(annotation)
+        origin, args = _shape(annotation)
         if origin is typing.Annotated:
             base, *extra = args
             discriminator = next((getattr(m, "discriminator", None) for m in extra
@@ -315,7 +354,7 @@ class Builder:
             close = difflib.get_close_matches(kind, ir.LINEAGE_KINDS, 1, 0.6)
             return self.error("OML105", f"unknown lineage kind {kind!r}", node.span,
                               f"did you mean {close[0]!r}?" if close else f"one of {', '.join(ir.LINEAGE_KINDS)}")
-        return ir.LineageRef.model_construct(span=node.span, kind=kind, name=name)
+        return construct(ir.LineageRef, {"span": node.span, "kind": kind, "name": name})
 
     def notification_target(self, node: YNode, path: Path) -> Any:
         if node.kind != "map" or len(node.value) != 1:
@@ -328,7 +367,7 @@ class Builder:
         target = self.scalar_of(value, ("str",), "a string", f"the {key.value} target")
         if channel is INVALID or target is INVALID:
             return INVALID
-        return ir.NotificationTarget.model_construct(span=node.span, channel=channel, target=target)
+        return construct(ir.NotificationTarget, {"span": node.span, "channel": channel, "target": target})
 
 
 _SPECIAL = {ir.LineageRef: Builder.lineage_ref, ir.NotificationTarget: Builder.notification_target}

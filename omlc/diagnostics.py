@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class Severity(str, enum.Enum):
@@ -22,24 +23,31 @@ class Severity(str, enum.Enum):
         return {"error": 2, "warning": 1, "info": 0}[self.value]
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A 1-based, inclusive-start, exclusive-end region of a source file."""
-
+class _SpanFields(NamedTuple):
     path: str
     line: int
     col: int
-    end_line: int = 0
-    end_col: int = 0
+    end_line: int
+    end_col: int
 
-    def __post_init__(self) -> None:
-        if self.end_line == 0:
-            object.__setattr__(self, "end_line", self.line)
-        if self.end_col == 0:
-            object.__setattr__(self, "end_col", self.col + 1)
+
+class Span(_SpanFields):
+    """A 1-based, inclusive-start, exclusive-end region of a source file.
+
+    Without an end, the span covers one character. A tuple, because the loader makes one
+    for every key and value of every file.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, path: str, line: int, col: int, end_line: int = 0, end_col: int = 0) -> Span:
+        return tuple.__new__(cls, (path, line, col, end_line or line, end_col or col + 1))
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}"
+
+    def __repr__(self) -> str:
+        return f"Span({self.path!r}, {self.line}, {self.col}, {self.end_line}, {self.end_col})"
 
 
 @dataclass(frozen=True, slots=True)

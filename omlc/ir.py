@@ -10,7 +10,6 @@ Class variables steer the builder: ``unknown_key_code`` is the diagnostic for a 
 model does not know, ``extension_prefix`` names keys kept verbatim in ``extensions``.
 """
 
-from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 

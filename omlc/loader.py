@@ -30,6 +30,7 @@ _TAG = "tag:yaml.org,2002:"
 _YAML11_BOOLS = frozenset(
     "y Y yes Yes YES n N no No NO on On ON off Off OFF".split()
 )
+_YAML11_FIRST = frozenset("yYnNoO+-0123456789")
 _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
 _OCTAL_11 = re.compile(r"^[-+]?0[0-7_]+$")
 
@@ -168,15 +169,78 @@ def decode_source(data: bytes, path: str) -> Source:
     return Source(path, text)
 
 
+_PLAIN = "?plain"
+# YAML 1.2 core schema, as ruamel.yaml's resolver writes it for version 1.2
+_RESOLVE = [
+    ("bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")),
+    ("int", re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$")),
+    ("float", re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)"
+        r"|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")),
+    ("null", re.compile(r"^(?:~|null|Null|NULL|)$")),
+]
+
+
+def _composer(text: str) -> Any:
+    """ruamel.yaml's libyaml-backed composer, with plain scalars left for :func:`_resolve_plain`.
+
+    ruamel's own resolver runs in Python for every node; resolving the YAML 1.2 core
+    schema here, once per plain scalar, is what keeps validation under 2 ms a pipeline.
+    Without the C extension (a platform without wheels) the pure-Python composer is used.
+    """
+    try:
+        from _ruamel_yaml import CParser
+    except ImportError:  # pragma: no cover - exercised only where ruamel.yaml.clib is missing
+        from ruamel.yaml import YAML
+
+        return YAML(typ="safe", pure=True).compose(text)
+    from ruamel.yaml.nodes import ScalarNode, SequenceNode
+
+    class Composer(CParser):  # type: ignore[misc, valid-type]
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            if kind is ScalarNode:
+                return _PLAIN if implicit[0] else _TAG + "str"
+            return _TAG + ("seq" if kind is SequenceNode else "map")
+
+        def descend_resolver(self, *args: Any) -> None:
+            pass
+
+        def ascend_resolver(self, *args: Any) -> None:
+            pass
+
+    parser = Composer(text)
+    try:
+        return parser.get_single_node()
+    finally:
+        parser.dispose()
+
+
+def _tag(node: Any) -> str:
+    """A node's tag. ruamel 0.18 keeps a Tag object whose ``str()`` URI-decodes on every
+    call; for the tags our composer set (no handle) the suffix is the tag."""
+    ctag = getattr(node, "ctag", None)
+    if ctag is not None and getattr(ctag, "handle", "") is None and isinstance(ctag.suffix, str):
+        return ctag.suffix
+    return node.tag
+
+
+def _resolve_plain(text: str) -> str:
+    if text and (text[0] in "-+.0123456789tTfFnN~"):
+        for kind, pattern in _RESOLVE:
+            if pattern.match(text):
+                return kind
+    elif not text:
+        return "null"
+    return "str"
+
+
 def parse_yaml(source: Source) -> tuple[YNode, list[Diagnostic]]:
     """Parse one YAML document into a located tree; raises LoadError on fatal problems."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = YAML(typ="safe")
     top = Span(source.path, 1, 1)
     try:
-        node = yaml.compose(source.text)
+        node = _composer(source.text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -224,12 +288,16 @@ class _TreeBuilder:
 
     def span(self, node: Any) -> Span:
         s, e = node.start_mark, node.end_mark
-        return Span(self.source.path, s.line + 1, s.column + 1, e.line + 1, e.column + 1)
+        return tuple.__new__(Span, (self.source.path, s.line + 1, s.column + 1, e.line + 1, e.column + 1))
 
     def convert(self, node: Any, depth: int) -> YNode:
         from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
         self.count += 1
+        if type(node) is ScalarNode and self.count <= MAX_NODES:  # the common case, first
+            s, e = node.start_mark, node.end_mark
+            span = tuple.__new__(Span, (self.source.path, s.line + 1, s.column + 1, e.line + 1, e.column + 1))
+            return self.scalar(node, span, s.index, e.index)
         if self.count > MAX_NODES:
             raise LoadError(diag(
                 "OML012",
@@ -255,9 +323,10 @@ class _TreeBuilder:
         raise LoadError(diag("OML016", f"unsupported YAML node {type(node).__name__}", span))
 
     def check_tag(self, node: Any, expected: str, span: Span) -> None:
-        if node.tag not in (_TAG + expected,):
+        tag = _tag(node)
+        if tag != _TAG + expected:
             raise LoadError(diag(
-                "OML016", f"custom YAML tag {node.tag!r} is not allowed in OML", span,
+                "OML016", f"custom YAML tag {tag!r} is not allowed in OML", span,
                 "remove the tag; OML uses plain YAML values",
             ))
 
@@ -268,7 +337,7 @@ class _TreeBuilder:
         seen: dict[Any, YNode] = {}
         merged: list[tuple[YNode, YNode]] = []
         for key_node, value_node in node.value:
-            if key_node.tag == _TAG + "merge":
+            if key_node.value == "<<" and _tag(key_node) in (_TAG + "merge", _PLAIN) and not key_node.style:
                 sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
                 for src in sources:
                     if not isinstance(src, MappingNode):
@@ -308,9 +377,11 @@ class _TreeBuilder:
         return items
 
     def scalar(self, node: Any, span: Span, start: int, end: int) -> YNode:
-        tag = node.tag
+        tag = _tag(node)
         text = node.value
         style = node.style or None
+        if tag == _PLAIN:
+            tag = _TAG + _resolve_plain(text)
         if not tag.startswith(_TAG):
             raise LoadError(diag(
                 "OML016", f"custom YAML tag {tag!r} is not allowed in OML", span,
@@ -333,7 +404,7 @@ class _TreeBuilder:
                 "OML016", f"YAML type {tag!r} is not allowed in OML", span,
                 "quote the value to make it a string",
             ))
-        if not style and kind in ("str", "int"):
+        if not style and kind in ("str", "int") and text[:1] in _YAML11_FIRST:
             surprise = _yaml11_reading(text)
             if surprise:
                 self.diagnostics.append(diag(

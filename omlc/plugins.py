@@ -123,23 +123,107 @@ def _register(pm: pluggy.PluginManager, obj: Any, info: PluginInfo) -> None:
         info.error = f"cannot register: {type(exc).__name__}: {exc}"
 
 
-def _load_entry_points() -> list[tuple[PluginInfo, Any]]:
-    from importlib.metadata import entry_points
+@dataclass(frozen=True)
+class EntryPoint:
+    name: str
+    value: str
+    distribution: str | None
+    version: str | None
 
+    def load(self) -> Any:
+        import importlib
+
+        module, _, attr = self.value.partition(":")
+        obj = importlib.import_module(module.strip())
+        for part in filter(None, attr.strip().split(".")):
+            obj = getattr(obj, part)
+        return obj
+
+
+def find_entry_points(group: str = ENTRY_POINT_GROUP) -> list[EntryPoint]:
+    """Entry points of ``group`` from the distributions on ``sys.path``.
+
+    A direct scan of ``*.dist-info`` / ``*.egg-info`` ``entry_points.txt`` files: it gives
+    what ``importlib.metadata.entry_points(group=...)`` gives (the first distribution of a
+    name on ``sys.path`` wins) at a fraction of the start-up cost, which pre-commit pays on
+    every commit.
+    """
+    import sys
+
+    found: list[EntryPoint] = []
+    seen_dists: set[str] = set()
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in sorted(names):
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            dist_name, _, rest = name.rpartition(".")[0].partition("-")
+            key = dist_name.lower().replace("-", "_").replace(".", "_")
+            if key in seen_dists:
+                continue
+            seen_dists.add(key)
+            path = os.path.join(entry or ".", name)
+            try:
+                with open(os.path.join(path, "entry_points.txt"), encoding="utf-8") as fh:
+                    text = fh.read()
+            except OSError:
+                continue
+            points = _parse_group(text, group)
+            if points:
+                meta_name, version = _name_and_version(path, dist_name, rest)
+                found.extend(EntryPoint(n, v, meta_name, version) for n, v in points)
+    return found
+
+
+def _parse_group(text: str, group: str) -> list[tuple[str, str]]:
+    result: list[tuple[str, str]] = []
+    current = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1].strip()
+            continue
+        if current == group and "=" in line:
+            name, _, value = line.partition("=")
+            result.append((name.strip(), value.strip()))
+    return result
+
+
+def _name_and_version(path: str, dist_name: str, rest: str) -> tuple[str, str | None]:
+    for meta in ("METADATA", "PKG-INFO"):
+        try:
+            with open(os.path.join(path, meta), encoding="utf-8") as fh:
+                name = version = None
+                for line in fh:
+                    if line.startswith("Name:"):
+                        name = line[5:].strip()
+                    elif line.startswith("Version:"):
+                        version = line[8:].strip()
+                    elif not line.strip():
+                        break
+                    if name and version:
+                        break
+                return name or dist_name, version
+        except OSError:
+            continue
+    return dist_name, rest or None
+
+
+def _load_entry_points() -> list[tuple[PluginInfo, Any]]:
     allowed = os.environ.get(ENV_VAR)
     wanted = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
     results: list[tuple[PluginInfo, Any]] = []
     seen: set[str] = set()
-    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+    for ep in sorted(find_entry_points(), key=lambda e: e.name):
         if ep.name in seen or (wanted is not None and ep.name not in wanted):
             continue
         seen.add(ep.name)
-        dist = getattr(ep, "dist", None)
-        info = PluginInfo(
-            ep.name, ep.value,
-            distribution=dist.metadata["Name"] if dist is not None else None,
-            version=dist.version if dist is not None else None,
-        )
+        info = PluginInfo(ep.name, ep.value, distribution=ep.distribution, version=ep.version)
         try:
             obj = ep.load()
         except Exception as exc:

@@ -166,3 +166,20 @@ def test_core_imports_no_engine():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_entry_point_scan_matches_importlib_metadata(site, monkeypatch):
+    import sys
+    from importlib.metadata import entry_points
+
+    from omlc.plugins import find_entry_points
+
+    monkeypatch.syspath_prepend(str(site))
+    ours = sorted((e.name, e.value) for e in find_entry_points("omlc"))
+    theirs = sorted((e.name, e.value) for e in entry_points(group="omlc"))
+    assert ours == theirs and ("acme", "acme_policy") in ours
+    # and for a group every environment has
+    ours = sorted((e.name, e.value) for e in find_entry_points("console_scripts"))
+    theirs = sorted((e.name, e.value) for e in entry_points(group="console_scripts"))
+    assert ours == theirs
+    assert sys.path[0] == str(site)
