@@ -1,0 +1,215 @@
+"""Fire times: OML's meaning of a schedule, and each engine's, from one algorithm.
+
+OML's meaning of a cron schedule is classic cron's (cronie), in the schedule's IANA
+timezone, whole minutes (DESIGN.md section 3):
+
+- a local time that occurs twice: wildcard jobs run at both instants, fixed-time jobs at
+  the first only;
+- a local time that does not exist (a jump forward of less than 3 hours): a fixed-time
+  job runs once at the first instant after the gap; wildcard jobs lose those minutes; a
+  jump of 3 hours or more is a clock correction and nothing is caught up;
+- runs that coincide are one run; ``next(t)`` is strictly after ``t``.
+
+The engines differ only in these DST decisions, so each is a :class:`DstPolicy` applied
+by the same generator (:mod:`omlc.schedule.targets` defines them).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Iterator, Literal
+
+from omlc.schedule.cron import CronSpec, parse_cron
+
+UTC = timezone.utc
+CLOCK_CORRECTION = timedelta(hours=3)
+_DAY = timedelta(days=1)
+
+GapRule = Literal["after_gap", "shift", "skip"]
+FoldRule = Literal["first", "second", "both"]
+
+
+class ScheduleError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class DstPolicy:
+    """What happens to a local fire time that does not exist or occurs twice.
+
+    ``gap_*``: ``after_gap`` fires at the instant the clock jumps (the first instant after
+    the gap); ``shift`` fires at the wall time read with the offset before the jump (02:30
+    -> 03:30 for a one-hour jump); ``skip`` does not fire. ``fold_*``: which occurrence of
+    a repeated local time fires. ``*_fixed`` applies to fixed-time jobs, ``*_wildcard`` to
+    wildcard jobs (minute or hour field starting with ``*``). ``big_jump_skips``: a jump of
+    3 hours or more is a clock correction (nothing fires inside it).
+    """
+
+    name: str
+    gap_fixed: GapRule = "after_gap"
+    gap_wildcard: GapRule = "skip"
+    fold_fixed: FoldRule = "first"
+    fold_wildcard: FoldRule = "both"
+    big_jump_skips: bool = True
+
+
+OML = DstPolicy("oml")
+
+
+@functools.lru_cache(maxsize=256)
+def zone(name: str) -> tzinfo:
+    """The IANA zone ``name`` (tzdata ships with omlc, so this works without system tz data)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name.upper() in ("UTC", "Z", "ETC/UTC", "GMT"):
+        name = "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ScheduleError(f"unknown timezone {name!r}") from exc
+
+
+def canonical(moment: datetime, tz: tzinfo) -> datetime:
+    """The instant as an aware datetime in ``tz`` (one representation per instant)."""
+    return moment.astimezone(UTC).astimezone(tz)
+
+
+class CronSchedule:
+    """A cron schedule in a timezone, under a DST policy (OML's by default)."""
+
+    def __init__(self, expression: str | CronSpec, timezone_name: str = "UTC", policy: DstPolicy = OML):
+        self.spec = expression if isinstance(expression, CronSpec) else parse_cron(expression)
+        self.timezone = timezone_name
+        self.tz = zone(timezone_name)
+        self.policy = policy
+        self._times = self.spec.times
+        self._gap = policy.gap_wildcard if self.spec.wildcard_job else policy.gap_fixed
+        self._fold = policy.fold_wildcard if self.spec.wildcard_job else policy.fold_fixed
+
+    def __repr__(self) -> str:
+        return f"CronSchedule({self.spec.text!r}, {self.timezone!r}, {self.policy.name})"
+
+    # -- public API --------------------------------------------------------------------
+    def next(self, after: datetime) -> datetime:
+        """The first fire time strictly after ``after``."""
+        return next(self.iter_after(after))
+
+    def prev(self, before: datetime) -> datetime:
+        """The last fire time strictly before ``before``."""
+        return next(self.iter_before(before))
+
+    def next_n(self, after: datetime, count: int) -> list[datetime]:
+        it = self.iter_after(after)
+        return [next(it) for _ in range(count)]
+
+    def between(self, start: datetime, end: datetime) -> list[datetime]:
+        """Fire times in ``(start, end]``."""
+        out = []
+        for t in self.iter_after(start):
+            if t > end:
+                break
+            out.append(t)
+        return out
+
+    def iter_after(self, after: datetime, limit_days: int = 366 * 30) -> Iterator[datetime]:
+        after = _aware(after)
+        day = after.astimezone(self.tz).date() - _DAY
+        pending: list[datetime] = []
+        for _ in range(limit_days):
+            instants = [i for i in self.day_instants(day) if i > after]
+            day += _DAY
+            if not instants:
+                if pending:  # instants of later days come after every pending one
+                    yield from self._drain(pending)
+                    pending = []
+                continue
+            pending.extend(instants)
+            pending.sort()
+            # a later local day can only undercut this day's instants through a DST fold
+            # (at most 3 hours); everything more than a day before its first instant is final
+            cut = min(instants)
+            while pending and pending[0] < cut:
+                yield canonical(pending.pop(0), self.tz)
+        yield from self._drain(pending)
+
+    def iter_before(self, before: datetime, limit_days: int = 366 * 30) -> Iterator[datetime]:
+        before = _aware(before)
+        day = before.astimezone(self.tz).date() + _DAY
+        pending: list[datetime] = []
+        for _ in range(limit_days):
+            instants = [i for i in self.day_instants(day) if i < before]
+            day -= _DAY
+            if not instants:
+                if pending:
+                    for t in sorted(pending, reverse=True):
+                        yield canonical(t, self.tz)
+                    pending = []
+                continue
+            pending.extend(instants)
+            pending.sort(reverse=True)
+            cut = max(instants)
+            while pending and pending[0] > cut:
+                yield canonical(pending.pop(0), self.tz)
+        for t in sorted(pending, reverse=True):
+            yield canonical(t, self.tz)
+
+    def _drain(self, pending: list[datetime]) -> Iterator[datetime]:
+        for t in sorted(pending):
+            yield canonical(t, self.tz)
+
+    # -- one local day -----------------------------------------------------------------
+    def day_instants(self, day: date) -> list[datetime]:
+        """UTC instants of the fire times whose local wall time falls on ``day`` (sorted, unique)."""
+        weekday = (day.weekday() + 1) % 7
+        if not self.spec.day_matches(day.day, day.month, weekday):
+            return []
+        tz = self.tz
+        start = datetime(day.year, day.month, day.day)
+        off0 = tz.utcoffset(start)
+        off1 = tz.utcoffset(start + _DAY)
+        if off0 == off1 and tz.utcoffset(start + timedelta(hours=12)) == off0:
+            base = start.replace(tzinfo=UTC) - off0
+            return [base + timedelta(hours=h, minutes=m) for h, m in self._times]
+        found: set[datetime] = set()
+        for h, m in self._times:
+            found.update(self._wall_instants(start.replace(hour=h, minute=m)))
+        return sorted(found)
+
+    def _wall_instants(self, wall: datetime) -> list[datetime]:
+        tz = self.tz
+        first = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+        second = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
+        if first == second:
+            return [first]
+        if first < second:  # the wall time happens twice
+            return {"first": [first], "second": [second], "both": [first, second]}[self._fold]
+        # the wall time does not exist: ``second`` is before the jump, ``first`` after it
+        jump = first - second
+        if jump >= CLOCK_CORRECTION and self.policy.big_jump_skips:
+            return []
+        if self._gap == "skip":
+            return []
+        if self._gap == "shift":
+            return [first]
+        return [_transition(tz, second, first)]
+
+
+def _transition(tz: tzinfo, lo: datetime, hi: datetime) -> datetime:
+    """The first instant in ``(lo, hi]`` with ``hi``'s UTC offset (minute resolution)."""
+    target = hi.astimezone(tz).utcoffset()
+    lo_m, hi_m = int(lo.timestamp()) // 60, int(hi.timestamp()) // 60
+    while hi_m - lo_m > 1:
+        mid = (lo_m + hi_m) // 2
+        if datetime.fromtimestamp(mid * 60, UTC).astimezone(tz).utcoffset() == target:
+            hi_m = mid
+        else:
+            lo_m = mid
+    return datetime.fromtimestamp(hi_m * 60, UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ScheduleError("a naive datetime has no instant; give a timezone")
+    return moment
