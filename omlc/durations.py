@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 _COMPACT = re.compile(
     r"^(?P<sign>[+-])?(?=\d)(?:(?P<w>\d+)w)?(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$"
@@ -63,28 +62,6 @@ class Duration:
 
     def __neg__(self) -> Duration:
         return Duration(-self.days, -self.seconds)
-
-    def add_to(self, moment: datetime) -> datetime:
-        """Add to an aware datetime: calendar days on the local wall clock, then absolute seconds.
-
-        Local wall-clock arithmetic uses the tzinfo of ``moment``; a wall time that does not
-        exist or is repeated is resolved by :func:`omlc.schedule` rules, not here, so this
-        helper keeps ``fold`` and lets zoneinfo normalise.
-        """
-        result = moment
-        if self.days:
-            from datetime import timezone
-
-            local = moment.replace(tzinfo=None) + timedelta(days=self.days)
-            result = local.replace(tzinfo=moment.tzinfo, fold=moment.fold)
-            # round trip through UTC so that nonexistent wall times become real instants
-            result = result.astimezone(timezone.utc).astimezone(moment.tzinfo)
-        if self.seconds:
-            from datetime import timezone
-
-            utc = result.astimezone(timezone.utc) + timedelta(seconds=self.seconds)
-            result = utc.astimezone(moment.tzinfo)
-        return result
 
     def to_text(self) -> str:
         """Canonical compact text (``1d2h``); ``0s`` for zero."""

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 VALID = sorted((FIXTURES / "pipelines").glob("*.oml.yaml"))
 INVALID = sorted((FIXTURES / "invalid").glob("*.oml.yaml"))
+TODAY = "2024-01-01T00:00:00+00:00"
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +25,7 @@ def _isolated_plugins(monkeypatch):
     from omlc.plugins import reset_registry
 
     monkeypatch.setenv("OMLC_PLUGINS", "")
+    monkeypatch.setenv("OMLC_NOW", TODAY)  # time-dependent checks look at one year from here
     reset_registry()
     yield
     reset_registry()
@@ -34,6 +36,7 @@ def run_cli(*args: str, env: dict | None = None, cwd: str | os.PathLike | None =
     """Run the real `omlc` command in a subprocess (what a user or pre-commit runs)."""
     full_env = dict(os.environ)
     full_env.setdefault("OMLC_PLUGINS", "")
+    full_env.setdefault("OMLC_NOW", TODAY)
     full_env.pop("OMLC_DEBUG", None)
     full_env["NO_COLOR"] = "1"
     if env:

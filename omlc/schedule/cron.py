@@ -75,6 +75,14 @@ class CronSpec:
             return dom and dow
         return dom or dow
 
+    def can_fire(self) -> bool:
+        """False when no date ever matches (``0 0 30 2 *``). With both day fields restricted
+        the rule is OR and any weekday matches; otherwise some month must have the day."""
+        if not (self.dom_star or self.dow_star):
+            return True
+        longest = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
+        return any(d <= longest[m] for m in self.months for d in self.days) and bool(self.weekdays)
+
     @property
     def times(self) -> list[tuple[int, int]]:
         """(hour, minute) pairs of a matching day, in order."""

@@ -71,9 +71,14 @@ def zone(name: str) -> tzinfo:
         raise ScheduleError(f"unknown timezone {name!r}") from exc
 
 
-def canonical(moment: datetime, tz: tzinfo) -> datetime:
-    """The instant as an aware datetime in ``tz`` (one representation per instant)."""
-    return moment.astimezone(UTC).astimezone(tz)
+def canonical(moment: datetime) -> datetime:
+    """The instant in UTC: one representation per instant.
+
+    Python compares and subtracts two datetimes that share a tzinfo object by their wall
+    clocks, ignoring ``fold`` (two instants of a repeated hour compare equal), so every
+    instant omlc computes with is in UTC; only display converts to the schedule's zone.
+    """
+    return moment.astimezone(UTC)
 
 
 class CronSchedule:
@@ -107,6 +112,7 @@ class CronSchedule:
     def between(self, start: datetime, end: datetime) -> list[datetime]:
         """Fire times in ``(start, end]``."""
         out = []
+        end = _aware(end).astimezone(UTC)
         for t in self.iter_after(start):
             if t > end:
                 break
@@ -114,7 +120,8 @@ class CronSchedule:
         return out
 
     def iter_after(self, after: datetime, limit_days: int = 366 * 30) -> Iterator[datetime]:
-        after = _aware(after)
+        """Fire times strictly after ``after``, in order, as UTC instants."""
+        after = _aware(after).astimezone(UTC)
         day = after.astimezone(self.tz).date() - _DAY
         pending: list[datetime] = []
         for _ in range(limit_days):
@@ -131,11 +138,12 @@ class CronSchedule:
             # (at most 3 hours); everything more than a day before its first instant is final
             cut = min(instants)
             while pending and pending[0] < cut:
-                yield canonical(pending.pop(0), self.tz)
+                yield canonical(pending.pop(0))
         yield from self._drain(pending)
 
     def iter_before(self, before: datetime, limit_days: int = 366 * 30) -> Iterator[datetime]:
-        before = _aware(before)
+        """Fire times strictly before ``before``, latest first, as UTC instants."""
+        before = _aware(before).astimezone(UTC)
         day = before.astimezone(self.tz).date() + _DAY
         pending: list[datetime] = []
         for _ in range(limit_days):
@@ -144,20 +152,40 @@ class CronSchedule:
             if not instants:
                 if pending:
                     for t in sorted(pending, reverse=True):
-                        yield canonical(t, self.tz)
+                        yield canonical(t)
                     pending = []
                 continue
             pending.extend(instants)
             pending.sort(reverse=True)
             cut = max(instants)
             while pending and pending[0] > cut:
-                yield canonical(pending.pop(0), self.tz)
+                yield canonical(pending.pop(0))
         for t in sorted(pending, reverse=True):
-            yield canonical(t, self.tz)
+            yield canonical(t)
 
     def _drain(self, pending: list[datetime]) -> Iterator[datetime]:
         for t in sorted(pending):
-            yield canonical(t, self.tz)
+            yield canonical(t)
+
+    def nominal_wall(self, instant: datetime) -> datetime:
+        """The scheduled local wall time of a fire time (naive).
+
+        Usually the instant's wall clock; for a run the gap rule moved to the end of a DST
+        gap (02:30 -> 03:00), the wall time it was scheduled for (02:30), so calendar
+        arithmetic (a ``1d`` window) starts from the day's schedule, not from the jump.
+        """
+        instant = instant.astimezone(UTC)
+        local = instant.astimezone(self.tz)
+        wall = local.replace(tzinfo=None)
+        just_before = (instant - timedelta(minutes=1)).astimezone(self.tz).utcoffset()
+        if just_before is not None and local.utcoffset() is not None and just_before < local.utcoffset():
+            gap_start = (instant + just_before).replace(tzinfo=None)
+            day = gap_start.date()
+            for h, m in self._times:
+                candidate = datetime(day.year, day.month, day.day, h, m)
+                if gap_start <= candidate < wall and self._wall_instants(candidate) == [instant]:
+                    return candidate
+        return wall
 
     # -- one local day -----------------------------------------------------------------
     def day_instants(self, day: date) -> list[datetime]:

@@ -1,0 +1,149 @@
+"""Schedule analysis over a horizon: DST transitions a schedule hits, and window coverage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Literal
+
+from omlc.schedule.engine import UTC, CLOCK_CORRECTION, CronSchedule, _transition
+from omlc.schedule.timetable import Timetable
+
+HORIZON = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class Transition:
+    at: datetime  # the UTC instant the offset changes
+    before: timedelta  # UTC offset before
+    after: timedelta  # UTC offset after
+
+    @property
+    def jump(self) -> timedelta:
+        """Positive: clocks go forward (a gap of local times); negative: back (a fold)."""
+        return self.after - self.before
+
+    @property
+    def kind(self) -> Literal["gap", "fold"]:
+        return "gap" if self.jump > timedelta(0) else "fold"
+
+    def local_range(self, tz: tzinfo) -> tuple[datetime, datetime]:
+        """The wall times that do not exist (gap) or happen twice (fold): [start, end)."""
+        wall_before = (self.at + self.before).replace(tzinfo=None)
+        wall_after = (self.at + self.after).replace(tzinfo=None)
+        return (wall_before, wall_after) if self.kind == "gap" else (wall_after, wall_before)
+
+
+def transitions(tz: tzinfo, start: datetime, end: datetime) -> list[Transition]:
+    """UTC-offset changes of ``tz`` in ``[start, end)`` (found at minute resolution)."""
+    found = []
+    step = timedelta(hours=6)
+    t = start.astimezone(UTC)
+    end = end.astimezone(UTC)
+    prev_off = t.astimezone(tz).utcoffset()
+    while t < end:
+        nxt = min(t + step, end)
+        off = nxt.astimezone(tz).utcoffset()
+        if off != prev_off:
+            at = _transition(tz, t, nxt)
+            found.append(Transition(at, prev_off, off))
+        t, prev_off = nxt, off
+    return found
+
+
+@dataclass(frozen=True)
+class DstHit:
+    """A fire time whose local wall time does not exist or happens twice."""
+
+    transition: Transition
+    walls: tuple[datetime, ...]  # the scheduled wall times affected (naive, local)
+    instants: dict[str, tuple[datetime, ...]] = field(default_factory=dict)  # per policy name
+
+
+def dst_hits(schedule: CronSchedule, start: datetime, end: datetime, policies=()) -> list[DstHit]:
+    """Transitions in ``[start, end)`` where the cron schedule has a wall time in the gap or fold,
+    with the instants OML (and each given policy) fires at for those wall times."""
+    hits = []
+    spec = schedule.spec
+    for tr in transitions(schedule.tz, start, end):
+        lo, hi = tr.local_range(schedule.tz)
+        walls = []
+        day = lo.date()
+        while day <= hi.date():
+            weekday = (day.weekday() + 1) % 7
+            if spec.day_matches(day.day, day.month, weekday):
+                for h, m in spec.times:
+                    wall = datetime(day.year, day.month, day.day, h, m)
+                    if lo <= wall < hi:
+                        walls.append(wall)
+            day += timedelta(days=1)
+        if not walls:
+            continue
+        instants = {}
+        for sched in (schedule, *[CronSchedule(spec, schedule.timezone, p) for p in policies]):
+            found: set[datetime] = set()
+            for wall in walls:
+                found.update(sched._wall_instants(wall))
+            instants[sched.policy.name] = tuple(sorted(found))
+        hits.append(DstHit(tr, tuple(walls), instants))
+    return hits
+
+
+@dataclass(frozen=True)
+class CoverageIssue:
+    kind: Literal["gap", "overlap"]
+    start: datetime  # the data interval never read (gap) or read twice (overlap)
+    end: datetime
+    fire: datetime  # the run whose window starts the issue
+    dst: bool  # caused by a DST transition (not by the window arithmetic alone)
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+
+def coverage(timetable: Timetable, start: datetime, end: datetime, max_runs: int = 3000) -> list[CoverageIssue]:
+    """Gaps and overlaps between consecutive runs' windows over ``(start, end]``.
+
+    Schedules with more than ``max_runs`` runs in the horizon are checked on their first
+    ``max_runs // 2`` runs and on the runs within two days of each DST transition: window
+    arithmetic is periodic apart from DST, so this finds every kind of issue they have.
+    """
+    if timetable.schedule.window is None:
+        return []
+    fires = _sample_fires(timetable, start, end, max_runs)
+    issues = []
+    tz = timetable.tz
+    for previous, current in zip(fires, fires[1:]):
+        if current is None or previous is None:
+            continue
+        a, b = timetable.window(previous), timetable.window(current)
+        if b.start > a.end:
+            kind, lo, hi = "gap", a.end, b.start
+        elif b.start < a.end:
+            kind, lo, hi = "overlap", b.start, a.end
+        else:
+            continue
+        dst = a.end.astimezone(tz).utcoffset() != b.start.astimezone(tz).utcoffset() or \
+            previous.astimezone(tz).utcoffset() != current.astimezone(tz).utcoffset()
+        issues.append(CoverageIssue(kind, lo, hi, current, dst))
+    return issues
+
+
+def _sample_fires(timetable: Timetable, start: datetime, end: datetime, max_runs: int) -> list:
+    fires = []
+    for t in timetable.fires.iter_after(start):
+        if t > end or len(fires) > max_runs:
+            break
+        fires.append(t)
+    if len(fires) <= max_runs:
+        return fires
+    sample = fires[: max_runs // 2]
+    for tr in transitions(timetable.tz, start, end):
+        sample.append(None)  # never pair runs across the jump in the sample
+        sample.extend(timetable.fires.between(tr.at - timedelta(days=2), tr.at + timedelta(days=2)))
+    return sample
+
+
+def clock_corrections(tz: tzinfo, start: datetime, end: datetime) -> list[Transition]:
+    return [t for t in transitions(tz, start, end) if abs(t.jump) >= CLOCK_CORRECTION]
