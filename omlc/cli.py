@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import Enum
 from typing import List, Optional
 
 import typer
+
+from omlc.cli_common import OutputFormat, emit_report, parse_params, warn_plugin_problems
 
 app = typer.Typer(
     name="omlc",
@@ -22,52 +23,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-class OutputFormat(str, Enum):
-    text = "text"
-    json = "json"
-    github = "github"
-
-
-def _parse_params(values: list[str] | None) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for item in values or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise typer.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
-        params[name.strip()] = value
-    return params
-
-
-def _use_color() -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return sys.stdout.isatty()
-
-
-def _emit_report(report, fmt: OutputFormat, strict: bool) -> int:
-    from omlc.diagnostics import Severity
-    from omlc.render import render
-
-    diagnostics = report.sorted()
-    if strict:
-        from dataclasses import replace
-
-        diagnostics = [replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING else d
-                       for d in diagnostics]
-    sources = {f.path: f.source for f in report.files if f.source is not None}
-
-    def line_of(path: str, line: int) -> str:
-        src = sources.get(path)
-        return src.line_text(line) if src is not None else ""
-
-    out = render(diagnostics, fmt.value, line_of, color=_use_color(), files=len(report.files))
-    if out:
-        typer.echo(out)
-    return report.exit_code(strict=strict)
 
 
 @app.command()
@@ -81,9 +36,9 @@ def validate(
     """Validate OML pipelines: syntax, structure, steps, params, schedule and metadata rules."""
     from omlc.validate import validate_paths
 
-    report = validate_paths(paths, profile=profile, params=_parse_params(param))
-    _warn_plugin_problems()
-    raise typer.Exit(_emit_report(report, fmt, strict))
+    report = validate_paths(paths, profile=profile, params=parse_params(param))
+    warn_plugin_problems()
+    raise typer.Exit(emit_report(report, fmt, strict))
 
 
 @app.command()
@@ -156,12 +111,9 @@ def codes(
             typer.echo(f"{c.code}  {c.severity.value:<7}  {c.summary}")
 
 
-def _warn_plugin_problems() -> None:
-    from omlc.plugins import get_registry
+from omlc.cli_schedule import app as _schedule_app  # noqa: E402
 
-    for info in get_registry().problems:
-        version = f" {info.version}" if info.version else ""
-        typer.echo(f"omlc: plugin {info.name}{version} was skipped: {info.error}", err=True)
+app.add_typer(_schedule_app, name="schedule")
 
 
 def main() -> None:

@@ -1,0 +1,63 @@
+"""Pieces every command shares: output formats, rendering a report, parsing --param."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+
+import typer
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+def parse_params(values: list[str] | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
+        params[name.strip()] = value
+    return params
+
+
+def use_color() -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
+
+
+def emit_report(report, fmt: OutputFormat, strict: bool) -> int:
+    from omlc.diagnostics import Severity
+    from omlc.render import render
+
+    diagnostics = report.sorted()
+    if strict:
+        from dataclasses import replace
+
+        diagnostics = [replace(d, severity=Severity.ERROR) if d.severity is Severity.WARNING else d
+                       for d in diagnostics]
+    sources = {f.path: f.source for f in report.files if f.source is not None}
+
+    def line_of(path: str, line: int) -> str:
+        src = sources.get(path)
+        return src.line_text(line) if src is not None else ""
+
+    out = render(diagnostics, fmt.value, line_of, color=use_color(), files=len(report.files))
+    if out:
+        typer.echo(out)
+    return report.exit_code(strict=strict)
+
+
+def warn_plugin_problems() -> None:
+    from omlc.plugins import get_registry
+
+    for info in get_registry().problems:
+        version = f" {info.version}" if info.version else ""
+        typer.echo(f"omlc: plugin {info.name}{version} was skipped: {info.error}", err=True)
