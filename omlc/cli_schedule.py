@@ -32,7 +32,7 @@ def _load_one(path: str, fmt: OutputFormat, profile=None, params=None):
 
 
 def _moment(text: str | None, tz_name: str) -> datetime:
-    from omlc.rules.schedule import now
+    from omlc.schedule.timetable import now
     from omlc.schedule.timetable import resolve_wall
     from omlc.schedule.engine import zone
 
@@ -67,7 +67,7 @@ def validate_cmd(
     from omlc.diagnostics import Severity
     from omlc.schedule.report import iso_local
     from omlc.schedule.timetable import Timetable
-    from omlc.rules.schedule import now
+    from omlc.schedule.timetable import now
     from omlc.validate import validate_paths
 
     report = validate_paths(paths)

@@ -201,3 +201,40 @@ def test_engine_invariants(expr, tz, start):
         assert s.spec.day_matches(wall.day, wall.month, weekday)
     for a, b in zip(got, got[1:]):
         assert s.prev(b) == a and s.next(a) == b  # prev and next agree
+
+
+def test_weekly_transition_scan_finds_what_a_fine_scan_finds():
+    import zoneinfo
+
+    from omlc.schedule.analysis import transitions
+    from omlc.schedule.engine import zone
+
+    start, end = utc("2000-01-01 00:00"), utc("2031-01-01 00:00")
+    for name in sorted(zoneinfo.available_timezones()):
+        tz = zone(name)
+        coarse = transitions(tz, start, end)
+        fine = transitions(tz, start, end, step=timedelta(days=1))
+        assert [t.at for t in coarse] == [t.at for t in fine], name
+
+
+COVERAGE_CASES = [
+    ("0 2 * * *", "Europe/Prague", "24h", "-1h"), ("0 2 * * *", "Europe/Prague", "1d", "0s"),
+    ("30 2 * * *", "Europe/Prague", "1d", "-1h"), ("0 0 1 * *", "UTC", "720h", "0s"),
+    ("*/30 9-17 * * 1-5", "America/New_York", "30m", "0s"), ("0 6 * 2 *", "UTC", "24h", "0s"),
+    ("15 2 * * *", "Australia/Lord_Howe", "24h", "0s"), ("0 * * * *", "Europe/Dublin", "1h", "-5m"),
+    ("0 0 * * 0", "America/Sao_Paulo", "1w", "0s"),
+]
+
+
+@pytest.mark.parametrize("expr,tz,size,offset", COVERAGE_CASES)
+def test_sampled_coverage_finds_every_kind_of_issue(expr, tz, size, offset):
+    from omlc.schedule.analysis import coverage
+
+    p = _pipeline(f'  expression: "{expr}"\n  timezone: {tz}\n  window: {{type: sliding, size: "{size}", '
+                  f'offset: "{offset}"}}')
+    t = Timetable(p.schedule)
+    a, b = utc("2018-01-01 00:00"), utc("2019-01-02 00:00")
+    full, sampled = coverage(t, a, b, full=True), coverage(t, a, b)
+    kinds = lambda issues: {(i.kind, i.length, i.dst) for i in issues}  # noqa: E731
+    assert kinds(sampled) == kinds(full)
+    assert {i.fire for i in full if i.dst} <= {i.fire for i in sampled}

@@ -8,8 +8,7 @@ runs, e.g. in tests).
 from __future__ import annotations
 
 import difflib
-import os
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Iterator
 
 from omlc.diagnostics import Diagnostic, diag
@@ -39,14 +38,6 @@ CODES = [
 ]
 
 
-def now() -> datetime:
-    pinned = os.environ.get("OMLC_NOW")
-    if pinned:
-        moment = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return datetime.now(timezone.utc).replace(second=0, microsecond=0)
-
-
 @Rule.define("schedule", CODES)
 def check_schedule(p: Pipeline, ctx: RuleContext) -> Iterator[Diagnostic]:
     s = p.schedule
@@ -54,7 +45,7 @@ def check_schedule(p: Pipeline, ctx: RuleContext) -> Iterator[Diagnostic]:
         return
     from omlc.schedule.cron import CronError, parse_cron
     from omlc.schedule.engine import ScheduleError, zone
-    from omlc.schedule.timetable import Timetable, parse_interval, parse_start
+    from omlc.schedule.timetable import Timetable, now, parse_interval, parse_start
 
     loc = p.locations
     at = lambda *k: loc.value(("schedule",) + k) or loc.key(("schedule",))  # noqa: E731
@@ -189,7 +180,7 @@ def _budget_checks(p, timetable, start, at) -> Iterator[Diagnostic]:
     s = p.schedule
     if (s.concurrency or 1) != 1 or s.timeout is None:
         return
-    fires = timetable.fires.next_n(start, 50)
+    fires = timetable.fires.next_n(start, 12)
     gaps = [b - a for a, b in zip(fires, fires[1:])]
     if not gaps:
         return

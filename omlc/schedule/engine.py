@@ -123,10 +123,11 @@ class CronSchedule:
         """Fire times strictly after ``after``, in order, as UTC instants."""
         after = _aware(after).astimezone(UTC)
         day = after.astimezone(self.tz).date() - _DAY
+        last = day + timedelta(days=limit_days)
         pending: list[datetime] = []
-        for _ in range(limit_days):
+        while day < last:
             instants = [i for i in self.day_instants(day) if i > after]
-            day += _DAY
+            day = self._next_candidate(day + _DAY)
             if not instants:
                 if pending:  # instants of later days come after every pending one
                     yield from self._drain(pending)
@@ -162,6 +163,25 @@ class CronSchedule:
                 yield canonical(pending.pop(0))
         for t in sorted(pending, reverse=True):
             yield canonical(t)
+
+    def _next_candidate(self, day: date) -> date:
+        """The first day on or after ``day`` whose month (and, in AND mode, weekday) can match."""
+        spec = self.spec
+        for _ in range(400):
+            if day.month not in spec.months:
+                day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+                continue
+            if spec.dom_star and not spec.dow_star:
+                weekday = (day.weekday() + 1) % 7
+                ahead = min((w - weekday) % 7 for w in spec.weekdays)
+                if ahead:
+                    candidate = day + timedelta(days=ahead)
+                    if candidate.month != day.month:
+                        day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+                        continue
+                    day = candidate
+            return day
+        return day
 
     def _drain(self, pending: list[datetime]) -> Iterator[datetime]:
         for t in sorted(pending):

@@ -153,12 +153,3 @@ def to_jsonable(value: Any, tz) -> Any:
     if hasattr(value, "__dataclass_fields__"):
         return {k: to_jsonable(getattr(value, k), tz) for k in value.__dataclass_fields__}
     return value
-
-
-def local_day_bounds(day: date, tz_name: str) -> tuple[datetime, datetime]:
-    from omlc.schedule.timetable import resolve_wall
-
-    tz = zone(tz_name)
-    return (resolve_wall(datetime.combine(day, datetime.min.time()), tz),
-            resolve_wall(datetime.combine(day + timedelta(days=1), datetime.min.time()), tz))
-

@@ -9,8 +9,9 @@ previous day's.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Iterator
 
 from omlc.durations import Duration, parse_duration
@@ -18,6 +19,15 @@ from omlc.schedule.engine import OML, UTC, CronSchedule, DstPolicy, ScheduleErro
 
 DEFAULT_FORMAT = "%Y-%m-%d %H:%M:%S"
 INTERVAL_ANCHOR = datetime(2000, 1, 1)  # local midnight in the schedule timezone, when no start_date
+
+
+def now() -> datetime:
+    """The current minute (UTC); ``OMLC_NOW`` (ISO) pins it for reproducible runs and tests."""
+    pinned = os.environ.get("OMLC_NOW")
+    if pinned:
+        moment = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
 
 def shift(moment: datetime, duration: Duration, tz: tzinfo, wall: datetime | None = None) -> datetime:
@@ -188,8 +198,11 @@ class Timetable:
             return None
         if w.type == "sliding":
             end = self._shift_fire(fire, w.offset)
-            end_wall = self.nominal_wall(fire) + timedelta(days=w.offset.days) if not w.offset.seconds else None
-            start = shift(end, -(w.size or Duration(0, 0)), self.tz, end_wall)
+            size = w.size or Duration(0, 0)
+            end_wall = None
+            if size.days and not w.offset.seconds:  # count calendar days from the scheduled wall time
+                end_wall = self.nominal_wall(fire) + timedelta(days=w.offset.days)
+            start = shift(end, -size, self.tz, end_wall)
         else:
             start = self._shift_fire(self.fires.prev(fire), w.offset)
             end = self._shift_fire(fire, w.offset)
