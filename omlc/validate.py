@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from omlc.diagnostics import Diagnostic, Severity, Span, diag
-from omlc.loader import LoadError, Source, parse_yaml, read_source
+from omlc.loader import LoadError, Source, gc_paused, parse_yaml, read_source
 
 OML_SUFFIXES = (".oml", ".oml.yaml", ".oml.yml")
 _SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox"}
@@ -100,12 +100,13 @@ def load_text(text: str, path: str = "<string>") -> LoadedFile:
 def load_source(source: Source) -> LoadedFile:
     from omlc.build import Builder
 
-    try:
-        tree, yaml_diagnostics = parse_yaml(source)
-    except LoadError as exc:
-        return LoadedFile(source.path, source, None, [exc.diagnostic])
-    builder = Builder(source)
-    pipeline = builder.pipeline(tree)
+    with gc_paused():
+        try:
+            tree, yaml_diagnostics = parse_yaml(source)
+        except LoadError as exc:
+            return LoadedFile(source.path, source, None, [exc.diagnostic])
+        builder = Builder(source)
+        pipeline = builder.pipeline(tree)
     # a YAML 1.1 reading is moot where the value is already an error
     errors_at = {d.span for d in builder.diagnostics if d.severity is Severity.ERROR}
     yaml_diagnostics = [d for d in yaml_diagnostics if d.span not in errors_at]

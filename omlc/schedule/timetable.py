@@ -196,9 +196,12 @@ class Timetable:
         w = self.schedule.window
         if w is None:
             return None
+        size = w.size or Duration(0, 0)
+        if w.type == "sliding" and not size.days and not w.offset.days:  # elapsed time only
+            end = fire.astimezone(UTC) + timedelta(seconds=w.offset.seconds)
+            return Window(end - timedelta(seconds=size.seconds), end)
         if w.type == "sliding":
             end = self._shift_fire(fire, w.offset)
-            size = w.size or Duration(0, 0)
             end_wall = None
             if size.days and not w.offset.seconds:  # count calendar days from the scheduled wall time
                 end_wall = self.nominal_wall(fire) + timedelta(days=w.offset.days)
