@@ -107,6 +107,7 @@ def test_invalid_and_non_portable_cron(expr, col, length):
 
 def test_normalisation():
     assert parse_cron("0 1-1 1-1 * MON-MON").normalized() == "0 1 1 * MON"
+    assert parse_cron("45 23-23/2 * * *").normalized() == "45 23 * * *"  # croniter: every 2 h
     assert parse_cron("5/15 * * * *").minutes == frozenset({5, 20, 35, 50})
 
 

@@ -141,7 +141,7 @@ def _divisor_near(n: int, size: int) -> int:
 
 def _dst_checks(p, timetable, start, end, at) -> Iterator[Diagnostic]:
     from omlc.schedule.analysis import dst_hits
-    from omlc.schedule.targets import MODELS
+    from omlc.schedule.targets import MODELS, model_caveat
 
     models = list(MODELS.values())
     hits = dst_hits(timetable.fires, start, end, [m.policy for m in models])
@@ -159,6 +159,9 @@ def _dst_checks(p, timetable, start, end, at) -> Iterator[Diagnostic]:
                 for i in instants[:3])
 
         per_target = "; ".join(f"{m.title} {said(hit.instants[m.policy.name])}" for m in models)
+        caveats = [c for m in models if (c := model_caveat(m.name, tz, start, end))]
+        if caveats:
+            per_target += " (" + "; ".join(caveats) + ")"
         if tr.kind == "gap":
             yield diag("OML403", f"on {day}, {walls} does not exist in {p.schedule.timezone} (clocks jump "
                        f"{_hm(tr.jump)} forward): OML {said(hit.instants['oml'])}; {per_target}", at("expression"),

@@ -65,13 +65,25 @@ class CronSpec:
         """Classic cron's "wildcard job": the minute or hour field text starts with ``*``."""
         return self.fields[0].startswith("*") or self.fields[1].startswith("*")
 
-    def day_matches(self, day: int, month: int, weekday: int) -> bool:
+    def day_stars(self, rule: str = "cron") -> tuple[bool, bool]:
+        """Whether the day-of-month and day-of-week fields count as unrestricted.
+
+        ``cron`` (classic cron, OML): the field text starts with ``*`` (``*/2`` is a star).
+        ``croniter`` (the library the engines use): the field covers its whole range
+        (``*/2`` is restricted, so it is ORed with a restricted weekday).
+        """
+        if rule == "croniter":
+            return len(self.days) == 31, len(self.weekdays) == 7
+        return self.dom_star, self.dow_star
+
+    def day_matches(self, day: int, month: int, weekday: int, stars: tuple[bool, bool] | None = None) -> bool:
         """``weekday`` is 0 = Sunday. OR of the day fields when both are restricted, else AND."""
         if month not in self.months:
             return False
         dom = day in self.days
         dow = weekday in self.weekdays
-        if self.dom_star or self.dow_star:
+        dom_star, dow_star = stars or (self.dom_star, self.dow_star)
+        if dom_star or dow_star:
             return dom and dow
         return dom or dow
 
@@ -218,7 +230,9 @@ def _non_portable(item: str) -> str | None:
 
 
 def _normalize_field(field: str) -> str:
+    """``a-a`` and ``a-a/n`` -> ``a`` (croniter reads both as the whole range)."""
+
     def repl(m: re.Match[str]) -> str:
         return m.group(1) if m.group(1).lower() == m.group(2).lower() else m.group(0)
 
-    return ",".join(re.sub(r"^(\w+)-(\w+)(?=/|$)", repl, item) for item in field.split(","))
+    return ",".join(re.sub(r"^(\w+)-(\w+)(/\d+)?$", repl, item) for item in field.split(","))

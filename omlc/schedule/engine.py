@@ -27,7 +27,7 @@ UTC = timezone.utc
 CLOCK_CORRECTION = timedelta(hours=3)
 _DAY = timedelta(days=1)
 
-GapRule = Literal["after_gap", "shift", "skip"]
+GapRule = Literal["after_gap", "shift", "skip", "hour_plus_dst"]
 FoldRule = Literal["first", "second", "both"]
 
 
@@ -37,14 +37,36 @@ class ScheduleError(ValueError):
 
 @dataclass(frozen=True)
 class DstPolicy:
-    """What happens to a local fire time that does not exist or occurs twice.
+    """How a schedule's local fire times become instants: OML's rules, or an engine's.
 
-    ``gap_*``: ``after_gap`` fires at the instant the clock jumps (the first instant after
-    the gap); ``shift`` fires at the wall time read with the offset before the jump (02:30
-    -> 03:30 for a one-hour jump); ``skip`` does not fire. ``fold_*``: which occurrence of
-    a repeated local time fires. ``*_fixed`` applies to fixed-time jobs, ``*_wildcard`` to
-    wildcard jobs (minute or hour field starting with ``*``). ``big_jump_skips``: a jump of
-    3 hours or more is a clock correction (nothing fires inside it).
+    ``gap_*``: a local time that does not exist. ``after_gap`` fires at the instant the
+    clock jumps (the first instant after the gap); ``shift`` fires at the wall time read
+    with the offset before the jump (02:30 -> 03:30 for a one-hour jump); ``skip`` does not
+    fire. ``fold_*``: which occurrence of a repeated local time fires. ``*_fixed`` applies to
+    fixed-time jobs, ``*_wildcard`` to wildcard jobs. ``big_jump_skips``: a jump of 3 hours
+    or more is a clock correction (nothing fires inside it).
+
+    The engines' quirks, each measured against the engine's own code:
+
+    - ``wildcard_rule``: what makes a wildcard job: ``cron`` (the minute or hour field text
+      starts with ``*``) or ``hour_star`` (the hour field covers every hour, as Airflow and
+      Dagster test it);
+    - ``day_rule``: ``cron`` or ``croniter`` (see :meth:`CronSpec.day_stars`);
+    - ``steps_from_previous``: each fire time is the next matching wall time after the
+      previous fire time's local time, resolved on its own (Airflow's CronMixin): a time
+      shifted past a gap hides the matching times it jumped over, and the second
+      occurrence of a repeated time is lost when the first one was already passed; a job
+      whose hour field covers every hour instead adds the wall-clock distance to the next
+      matching time as elapsed time;
+    - ``dst_hours``: DST rules apply only to wall times in these hours (Dagster assumes
+      transitions happen at 01:00-03:59); elsewhere a missing time shifts and a fixed-time
+      job in a repeated hour takes the first occurrence. Gap rule ``hour_plus_dst``: the
+      start of the missing wall time's hour plus the zone's DST amount (Dagster's
+      ``apply_post_transition``; the end of the gap when transitions fall on the hour).
+    - ``wall_order``: matching wall times are resolved in wall-clock order and one that
+      resolves to an instant not after the last fire time is dropped (Dagster's
+      timezone-aware croniter loop): a time moved past a gap hides the real times it
+      jumped over.
     """
 
     name: str
@@ -53,6 +75,11 @@ class DstPolicy:
     fold_fixed: FoldRule = "first"
     fold_wildcard: FoldRule = "both"
     big_jump_skips: bool = True
+    wildcard_rule: Literal["cron", "hour_star"] = "cron"
+    day_rule: Literal["cron", "croniter"] = "cron"
+    steps_from_previous: bool = False
+    wall_order: bool = False
+    dst_hours: frozenset[int] | None = None
 
 
 OML = DstPolicy("oml")
@@ -89,9 +116,18 @@ class CronSchedule:
         self.timezone = timezone_name
         self.tz = zone(timezone_name)
         self.policy = policy
-        self._times = self.spec.times
-        self._gap = policy.gap_wildcard if self.spec.wildcard_job else policy.gap_fixed
-        self._fold = policy.fold_wildcard if self.spec.wildcard_job else policy.fold_fixed
+        spec = self.spec
+        self._times = spec.times
+        self._stars = spec.day_stars(policy.day_rule)
+        hour_star = len(spec.hours) == 24
+        wildcard = hour_star if policy.wildcard_rule == "hour_star" else spec.wildcard_job
+        self._gap = policy.gap_wildcard if wildcard else policy.gap_fixed
+        self._fold = policy.fold_wildcard if wildcard else policy.fold_fixed
+        self._stepping = policy.steps_from_previous
+        self._elapsed = hour_star
+        # Dagster's daily/weekly/monthly fast path (one minute, one hour) resolves repeated
+        # times outside its DST hours to the first occurrence; its general path to the second
+        self._simple = len(spec.minutes) == 1 and len(spec.hours) == 1 and spec.fields[3] == "*"
 
     def __repr__(self) -> str:
         return f"CronSchedule({self.spec.text!r}, {self.timezone!r}, {self.policy.name})"
@@ -122,6 +158,12 @@ class CronSchedule:
     def iter_after(self, after: datetime, limit_days: int = 366 * 30) -> Iterator[datetime]:
         """Fire times strictly after ``after``, in order, as UTC instants."""
         after = _aware(after).astimezone(UTC)
+        if self._stepping:
+            yield from self._iter_stepping(after, limit_days)
+            return
+        if self.policy.wall_order and not self._elapsed:
+            yield from self._iter_wall_order(after, limit_days)
+            return
         day = after.astimezone(self.tz).date() - _DAY
         last = day + timedelta(days=limit_days)
         pending: list[datetime] = []
@@ -171,7 +213,7 @@ class CronSchedule:
             if day.month not in spec.months:
                 day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
                 continue
-            if spec.dom_star and not spec.dow_star:
+            if self._stars[0] and not self._stars[1]:
                 weekday = (day.weekday() + 1) % 7
                 ahead = min((w - weekday) % 7 for w in spec.weekdays)
                 if ahead:
@@ -211,7 +253,7 @@ class CronSchedule:
     def day_instants(self, day: date) -> list[datetime]:
         """UTC instants of the fire times whose local wall time falls on ``day`` (sorted, unique)."""
         weekday = (day.weekday() + 1) % 7
-        if not self.spec.day_matches(day.day, day.month, weekday):
+        if not self.spec.day_matches(day.day, day.month, weekday, self._stars):
             return []
         tz = self.tz
         start = datetime(day.year, day.month, day.day)
@@ -231,17 +273,71 @@ class CronSchedule:
         second = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
         if first == second:
             return [first]
+        dst_hours = self.policy.dst_hours
+        outside = dst_hours is not None and wall.hour not in dst_hours
         if first < second:  # the wall time happens twice
-            return {"first": [first], "second": [second], "both": [first, second]}[self._fold]
+            fold = "first" if outside and self._simple and self._fold == "second" else self._fold
+            return {"first": [first], "second": [second], "both": [first, second]}[fold]
         # the wall time does not exist: ``second`` is before the jump, ``first`` after it
         jump = first - second
         if jump >= CLOCK_CORRECTION and self.policy.big_jump_skips:
             return []
-        if self._gap == "skip":
+        gap = "shift" if outside and self._gap in ("after_gap", "hour_plus_dst") else self._gap
+        if gap == "skip":
             return []
-        if self._gap == "shift":
+        if gap == "shift":
             return [first]
+        if gap == "hour_plus_dst":
+            dst = tz.dst(wall + timedelta(hours=1)) or timedelta(0)
+            return [(wall.replace(minute=0) + dst).replace(tzinfo=tz).astimezone(UTC)]
         return [_transition(tz, second, first)]
+
+    # -- Airflow's stepping -------------------------------------------------------------
+    def _iter_stepping(self, after: datetime, limit_days: int) -> Iterator[datetime]:
+        """Each fire time from the previous one's local wall time (``steps_from_previous``):
+        the next matching wall time, resolved by the DST policy, or, for a schedule that
+        covers every hour, the previous instant plus the wall-clock distance to it."""
+        t = after
+        tz = self.tz
+        while True:
+            local = t.astimezone(tz).replace(tzinfo=None)
+            nxt = self._next_wall(local, limit_days)
+            if nxt is None:
+                return
+            if self._elapsed:
+                t = t + (nxt - local)
+            else:
+                resolved = self._wall_instants(nxt)
+                if not resolved:  # a skipped time: step on from it
+                    t = nxt.replace(tzinfo=tz, fold=1).astimezone(UTC)
+                    continue
+                t = resolved[-1]
+            yield t
+
+    def _iter_wall_order(self, after: datetime, limit_days: int) -> Iterator[datetime]:
+        last = after
+        wall = after.astimezone(self.tz).replace(tzinfo=None, second=0, microsecond=0) - CLOCK_CORRECTION
+        while True:
+            wall = self._next_wall(wall, limit_days)
+            if wall is None:
+                return
+            for t in self._wall_instants(wall):
+                if t > last:
+                    last = t
+                    yield t
+
+    def _next_wall(self, wall: datetime, limit_days: int) -> datetime | None:
+        """The first matching local wall time strictly after ``wall`` (naive, ignoring DST)."""
+        day = wall.date()
+        for _ in range(limit_days):
+            weekday = (day.weekday() + 1) % 7
+            if self.spec.day_matches(day.day, day.month, weekday, self._stars):
+                for h, m in self._times:
+                    candidate = datetime(day.year, day.month, day.day, h, m)
+                    if candidate > wall:
+                        return candidate
+            day = self._next_candidate(day + _DAY)
+        return None
 
 
 def _transition(tz: tzinfo, lo: datetime, hi: datetime) -> datetime:

@@ -10,6 +10,7 @@ not its plugin is installed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 
 from omlc.schedule.engine import OML, DstPolicy
 
@@ -25,22 +26,59 @@ class EngineModel:
 
 
 MODELS: dict[str, EngineModel] = {
+    # CronMixin: croniter over naive local times; make_aware(fold=1) (pendulum: a missing
+    # time shifts forward, a repeated one takes the second occurrence); schedules covering
+    # every hour step by elapsed time instead; each fire time steps from the previous one
     "airflow": EngineModel(
         "airflow", "Airflow 3.3", "apache-airflow 3.3.2 (CronTriggerTimetable)",
-        DstPolicy("airflow", gap_fixed="shift", gap_wildcard="skip", fold_fixed="second", fold_wildcard="both"),
+        DstPolicy("airflow", gap_fixed="shift", gap_wildcard="shift", fold_fixed="second", fold_wildcard="both",
+                  big_jump_skips=False, wildcard_rule="hour_star", day_rule="croniter", steps_from_previous=True),
         accepts=("L", "#", "W", "6 fields (seconds)", "@quarterly"),
     ),
+    # server CronSchedule: croniter over naive local times, each resolved with whenever's
+    # "compatible" disambiguation (missing -> shifted forward, repeated -> first), deduplicated
     "prefect": EngineModel(
         "prefect", "Prefect 3.9", "prefect 3.9.1 (server CronSchedule)",
-        DstPolicy("prefect", gap_fixed="shift", gap_wildcard="skip", fold_fixed="first", fold_wildcard="first"),
+        DstPolicy("prefect", gap_fixed="shift", gap_wildcard="shift", fold_fixed="first", fold_wildcard="first",
+                  big_jump_skips=False, day_rule="croniter"),
         accepts=("L", "#", "W", "6 fields (seconds)"),
     ),
+    # schedule_execution_time_iterator: hourly schedules skip missing times and fire both
+    # repeated ones; others move a missing time to its hour's start plus the DST amount and take the second
+    # of a repeated one -- but only for wall times in 01:00-03:59 (its DAYLIGHT_SAVINGS_HOURS)
     "dagster": EngineModel(
         "dagster", "Dagster 1.13", "dagster 1.13.28 (schedule_execution_time_iterator)",
-        DstPolicy("dagster", gap_fixed="after_gap", gap_wildcard="skip", fold_fixed="second", fold_wildcard="both"),
+        DstPolicy("dagster", gap_fixed="hour_plus_dst", gap_wildcard="skip", fold_fixed="second", fold_wildcard="both",
+                  big_jump_skips=False, wildcard_rule="hour_star", day_rule="croniter",
+                  dst_hours=frozenset({1, 2, 3}), wall_order=True),
         accepts=("L", "#", "W"),
     ),
 }
+
+
+def model_caveat(target: str, tz: tzinfo, start: datetime, end: datetime) -> str | None:
+    """Why the model of ``target`` may not match the engine in ``tz`` over ``[start, end)``.
+
+    Dagster's schedule code assumes DST changes of whole hours, with a positive DST
+    amount: hourly schedules step one hour of elapsed time (so after a 30- or 15-minute
+    change they fire at another minute past the hour) and a missing time moves by the
+    zone's DST amount (zero or negative in zones whose tz data has "negative DST", such
+    as Europe/Dublin and Africa/Casablanca). The agreement tests record these cases; the
+    model shows what the schedule means there, not Dagster's drift.
+    """
+    if target != "dagster":
+        return None
+    from omlc.schedule.analysis import transitions
+
+    for tr in transitions(tz, start, end):
+        if tr.jump.total_seconds() % 3600:
+            minutes = abs(int(tr.jump.total_seconds())) // 60
+            return (f"Dagster assumes whole-hour DST changes; this zone changes by {minutes} minutes on "
+                    f"{tr.at:%Y-%m-%d}, so Dagster's fire times after it may differ from this preview")
+        if tr.kind == "gap" and not (tz.dst(tr.at.astimezone(tz).replace(tzinfo=None)) or timedelta(0)) > timedelta(0):
+            return (f"Dagster assumes positive DST; this zone's tz data uses negative DST (around "
+                    f"{tr.at:%Y-%m-%d}), so Dagster's fire times at its changes may differ from this preview")
+    return None
 
 
 def policy_for(target: str | None) -> DstPolicy:
