@@ -33,7 +33,7 @@ MODELS: dict[str, EngineModel] = {
         "airflow", "Airflow 3.3", "apache-airflow 3.3.2 (CronTriggerTimetable)",
         DstPolicy("airflow", gap_fixed="shift", gap_wildcard="shift", fold_fixed="second", fold_wildcard="both",
                   big_jump_skips=False, wildcard_rule="hour_star", day_rule="croniter", steps_from_previous=True),
-        accepts=("L", "#", "W", "6 fields (seconds)", "@quarterly"),
+        accepts=("L", "#", "W", "?", "R", "@quarterly"),
     ),
     # server CronSchedule: croniter over naive local times, each resolved with whenever's
     # "compatible" disambiguation (missing -> shifted forward, repeated -> first), deduplicated
@@ -41,7 +41,7 @@ MODELS: dict[str, EngineModel] = {
         "prefect", "Prefect 3.9", "prefect 3.9.1 (server CronSchedule)",
         DstPolicy("prefect", gap_fixed="shift", gap_wildcard="shift", fold_fixed="first", fold_wildcard="first",
                   big_jump_skips=False, day_rule="croniter"),
-        accepts=("L", "#", "W", "6 fields (seconds)"),
+        accepts=("L", "#", "?", "6 fields (seconds)"),
     ),
     # schedule_execution_time_iterator: hourly schedules skip missing times and fire both
     # repeated ones; others move a missing time to its hour's start plus the DST amount and take the second
@@ -51,7 +51,7 @@ MODELS: dict[str, EngineModel] = {
         DstPolicy("dagster", gap_fixed="hour_plus_dst", gap_wildcard="skip", fold_fixed="second", fold_wildcard="both",
                   big_jump_skips=False, wildcard_rule="hour_star", day_rule="croniter",
                   dst_hours=frozenset({1, 2, 3}), wall_order=True),
-        accepts=("L", "#", "W"),
+        accepts=("L", "#", "?", "R"),
     ),
 }
 
