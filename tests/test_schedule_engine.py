@@ -239,3 +239,18 @@ def test_sampled_coverage_finds_every_kind_of_issue(expr, tz, size, offset):
     kinds = lambda issues: {(i.kind, i.length, i.dst) for i in issues}  # noqa: E731
     assert kinds(sampled) == kinds(full)
     assert {i.fire for i in full if i.dst} <= {i.fire for i in sampled}
+
+
+def test_dst_hits_show_what_stepping_engines_really_fire():
+    """Airflow steps from the previous run's local time: 03:00 shifted to 04:00 hides 03:01-03:04
+    (measured against Airflow 3.3.2); Prefect shifts each of them."""
+    from omlc.schedule.analysis import dst_hits
+    from omlc.schedule.targets import MODELS
+
+    sched = CronSchedule("0-4 3 * * *", "Pacific/Chatham")
+    [hit] = dst_hits(sched, utc("2024-09-27 00:00"), utc("2024-10-01 00:00"), [m.policy for m in MODELS.values()])
+    local = {name: [t.astimezone(sched.tz).strftime("%H:%M") for t in ts] for name, ts in hit.instants.items()}
+    assert local["oml"] == ["03:45"]
+    assert local["airflow"] == ["04:00"]
+    assert local["prefect"] == ["04:00", "04:01", "04:02", "04:03", "04:04"]
+    assert local["dagster"] == ["04:00"]
