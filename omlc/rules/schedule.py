@@ -146,6 +146,7 @@ def _dst_checks(p, timetable, start, end, at) -> Iterator[Diagnostic]:
     models = list(MODELS.values())
     hits = dst_hits(timetable.fires, start, end, [m.policy for m in models])
     tz = timetable.tz
+    caveats = [c for m in models if (c := model_caveat(m.name, tz, start, end))] if hits else []
     for hit in hits:
         tr = hit.transition
         walls = ", ".join(w.strftime("%H:%M") for w in hit.walls[:4]) + (" ..." if len(hit.walls) > 4 else "")
@@ -159,7 +160,6 @@ def _dst_checks(p, timetable, start, end, at) -> Iterator[Diagnostic]:
                 for i in instants[:3])
 
         per_target = "; ".join(f"{m.title} {said(hit.instants[m.policy.name])}" for m in models)
-        caveats = [c for m in models if (c := model_caveat(m.name, tz, start, end))]
         if caveats:
             per_target += " (" + "; ".join(caveats) + ")"
         if tr.kind == "gap":

@@ -124,7 +124,7 @@ class CronSchedule:
         self._gap = policy.gap_wildcard if wildcard else policy.gap_fixed
         self._fold = policy.fold_wildcard if wildcard else policy.fold_fixed
         self._stepping = policy.steps_from_previous
-        self._elapsed = hour_star
+        self._hour_star = hour_star
         # Dagster's daily/weekly/monthly fast path (one minute, one hour) resolves repeated
         # times outside its DST hours to the first occurrence; its general path to the second
         self._simple = len(spec.minutes) == 1 and len(spec.hours) == 1 and spec.fields[3] == "*"
@@ -161,7 +161,7 @@ class CronSchedule:
         if self._stepping:
             yield from self._iter_stepping(after, limit_days)
             return
-        if self.policy.wall_order and not self._elapsed:
+        if self.policy.wall_order and not self._hour_star:
             yield from self._iter_wall_order(after, limit_days)
             return
         day = after.astimezone(self.tz).date() - _DAY
@@ -304,7 +304,7 @@ class CronSchedule:
             nxt = self._next_wall(local, limit_days)
             if nxt is None:
                 return
-            if self._elapsed:
+            if self._hour_star:
                 t = t + (nxt - local)
             else:
                 resolved = self._wall_instants(nxt)

@@ -23,6 +23,9 @@ class EngineModel:
     policy: DstPolicy
     # cron syntax beyond portable 5-field cron that the engine accepts (for per-target notes)
     accepts: tuple[str, ...] = ()
+    # the engine's scheduler assumes DST changes of whole hours with a positive DST amount
+    # (see model_caveat for what happens where that fails)
+    assumes_whole_hour_dst: bool = False
 
 
 MODELS: dict[str, EngineModel] = {
@@ -52,6 +55,7 @@ MODELS: dict[str, EngineModel] = {
                   big_jump_skips=False, wildcard_rule="hour_star", day_rule="croniter",
                   dst_hours=frozenset({1, 2, 3}), wall_order=True),
         accepts=("L", "#", "?", "R"),
+        assumes_whole_hour_dst=True,
     ),
 }
 
@@ -66,18 +70,19 @@ def model_caveat(target: str, tz: tzinfo, start: datetime, end: datetime) -> str
     as Europe/Dublin and Africa/Casablanca). The agreement tests record these cases; the
     model shows what the schedule means there, not Dagster's drift.
     """
-    if target != "dagster":
+    if not MODELS[target].assumes_whole_hour_dst:
         return None
     from omlc.schedule.analysis import transitions
 
+    engine = MODELS[target].title.rsplit(" ", 1)[0]  # "Dagster" of "Dagster 1.13"
     for tr in transitions(tz, start, end):
         if tr.jump.total_seconds() % 3600:
             minutes = abs(int(tr.jump.total_seconds())) // 60
-            return (f"Dagster assumes whole-hour DST changes; this zone changes by {minutes} minutes on "
-                    f"{tr.at:%Y-%m-%d}, so Dagster's fire times after it may differ from this preview")
+            return (f"{engine} assumes whole-hour DST changes; this zone changes by {minutes} minutes on "
+                    f"{tr.at:%Y-%m-%d}, so {engine}'s fire times after it may differ from this preview")
         if tr.kind == "gap" and not (tz.dst(tr.at.astimezone(tz).replace(tzinfo=None)) or timedelta(0)) > timedelta(0):
-            return (f"Dagster assumes positive DST; this zone's tz data uses negative DST (around "
-                    f"{tr.at:%Y-%m-%d}), so Dagster's fire times at its changes may differ from this preview")
+            return (f"{engine} assumes positive DST; this zone's tz data uses negative DST (around "
+                    f"{tr.at:%Y-%m-%d}), so {engine}'s fire times at its changes may differ from this preview")
     return None
 
 
