@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 
-from omlc.schedule.engine import UTC, CLOCK_CORRECTION, CronSchedule, _transition
+from omlc.runtime.window import _omlc_transition as _transition
+from omlc.schedule.engine import UTC, CLOCK_CORRECTION, CronSchedule
 from omlc.schedule.timetable import Timetable
 
 HORIZON = timedelta(days=366)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Iterator, Literal
 
+from omlc.runtime.window import _omlc_transition as _transition
 from omlc.schedule.cron import CronSpec, parse_cron
 
 UTC = timezone.utc
@@ -338,19 +339,6 @@ class CronSchedule:
                         return candidate
             day = self._next_candidate(day + _DAY)
         return None
-
-
-def _transition(tz: tzinfo, lo: datetime, hi: datetime) -> datetime:
-    """The first instant in ``(lo, hi]`` with ``hi``'s UTC offset (minute resolution)."""
-    target = hi.astimezone(tz).utcoffset()
-    lo_m, hi_m = int(lo.timestamp()) // 60, int(hi.timestamp()) // 60
-    while hi_m - lo_m > 1:
-        mid = (lo_m + hi_m) // 2
-        if datetime.fromtimestamp(mid * 60, UTC).astimezone(tz).utcoffset() == target:
-            hi_m = mid
-        else:
-            lo_m = mid
-    return datetime.fromtimestamp(hi_m * 60, UTC)
 
 
 def _aware(moment: datetime) -> datetime:

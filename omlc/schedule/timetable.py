@@ -15,9 +15,12 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Iterator
 
 from omlc.durations import Duration, parse_duration
-from omlc.schedule.engine import OML, UTC, CronSchedule, DstPolicy, ScheduleError, _transition, canonical, zone
+from omlc.runtime.window import OMLC_DEFAULT_FORMAT as DEFAULT_FORMAT
+from omlc.runtime.window import omlc_render_time as render_time
+from omlc.runtime.window import omlc_resolve_wall as resolve_wall
+from omlc.runtime.window import omlc_window_bounds
+from omlc.schedule.engine import OML, UTC, CronSchedule, DstPolicy, ScheduleError, canonical, zone
 
-DEFAULT_FORMAT = "%Y-%m-%d %H:%M:%S"
 INTERVAL_ANCHOR = datetime(2000, 1, 1)  # local midnight in the schedule timezone, when no start_date
 
 
@@ -30,31 +33,6 @@ def now() -> datetime:
     return datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
 
-def shift(moment: datetime, duration: Duration, tz: tzinfo, wall: datetime | None = None) -> datetime:
-    """``moment`` plus ``duration``: calendar days on the local wall clock, then absolute seconds.
-
-    ``wall`` is the local wall time to count calendar days from, when it is not the
-    instant's own (a run moved by a DST gap counts from its scheduled time).
-    """
-    result = moment
-    if duration.days:
-        if wall is None:
-            wall = moment.astimezone(tz).replace(tzinfo=None)
-        result = resolve_wall(wall + timedelta(days=duration.days), tz)
-    if duration.seconds:
-        result = result.astimezone(UTC) + timedelta(seconds=duration.seconds)
-    return canonical(result)
-
-
-def resolve_wall(wall: datetime, tz: tzinfo) -> datetime:
-    """The instant of a local wall time: the first of two; the first instant after a gap."""
-    first = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    second = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    if first <= second:
-        return first
-    return _transition(tz, second, first)
-
-
 @dataclass(frozen=True)
 class Window:
     start: datetime  # UTC instants
@@ -62,16 +40,6 @@ class Window:
 
     def render(self, fmt: str | None, tz: tzinfo) -> tuple[str, str]:
         return render_time(self.start, fmt, tz), render_time(self.end, fmt, tz)
-
-
-def render_time(moment: datetime, fmt: str | None, tz: tzinfo) -> str:
-    """``${window.*}`` text: the wall time in ``tz`` (default ``YYYY-MM-DD HH:MM:SS``)."""
-    moment = moment.astimezone(tz)
-    if fmt is None:
-        return moment.strftime(DEFAULT_FORMAT)
-    if fmt == "iso":
-        return moment.isoformat()
-    return moment.strftime(fmt)
 
 
 class IntervalSchedule:
@@ -196,34 +164,42 @@ class Timetable:
         w = self.schedule.window
         if w is None:
             return None
-        size = w.size or Duration(0, 0)
-        if w.type == "sliding" and not size.days and not w.offset.days:  # elapsed time only
-            end = fire.astimezone(UTC) + timedelta(seconds=w.offset.seconds)
-            return Window(end - timedelta(seconds=size.seconds), end)
-        if w.type == "sliding":
-            end = self._shift_fire(fire, w.offset)
-            end_wall = None
-            if size.days and not w.offset.seconds:  # count calendar days from the scheduled wall time
-                end_wall = self.nominal_wall(fire) + timedelta(days=w.offset.days)
-            start = shift(end, -size, self.tz, end_wall)
-        else:
-            start = self._shift_fire(self.fires.prev(fire), w.offset)
-            end = self._shift_fire(fire, w.offset)
+        start, end = omlc_window_bounds(_window_spec(w), fire, self.tz, self.fires.prev, self.nominal_wall)
         return Window(canonical(start), canonical(end))
+
+    def runtime_spec(self) -> dict:
+        """The schedule as the literal ``spec`` of :mod:`omlc.runtime.window`, which
+        generated code carries to compute each run's window the way this timetable does."""
+        spec: dict = {"timezone": self.schedule.timezone}
+        if isinstance(self.fires, IntervalSchedule):
+            every = self.fires.every
+            spec["interval"] = {"days": every.days, "seconds": every.seconds,
+                                "anchor": canonical(self.fires.anchor).isoformat()}
+        else:
+            c = self.fires.spec
+            spec["cron"] = {"minutes": sorted(c.minutes), "hours": sorted(c.hours), "days": sorted(c.days),
+                            "months": sorted(c.months), "weekdays": sorted(c.weekdays),
+                            "dom_star": c.dom_star, "dow_star": c.dow_star, "wildcard": c.wildcard_job}
+        if self.schedule.window is not None:
+            spec["window"] = _window_spec(self.schedule.window)
+        return spec
 
     def nominal_wall(self, fire: datetime) -> datetime:
         if isinstance(self.fires, CronSchedule):
             return self.fires.nominal_wall(fire)
         return fire.astimezone(self.tz).replace(tzinfo=None)
 
-    def _shift_fire(self, fire: datetime, duration: Duration) -> datetime:
-        return shift(fire, duration, self.tz, self.nominal_wall(fire) if duration.days else None)
-
     def runs_on(self, day: date) -> list[datetime]:
         """Fire times whose local date is ``day``."""
         start = resolve_wall(datetime.combine(day, datetime.min.time()), self.tz)
         end = resolve_wall(datetime.combine(day + timedelta(days=1), datetime.min.time()), self.tz)
         return [t for t in self.fires.between(start - timedelta(microseconds=1), end) if t < end]
+
+
+def _window_spec(window) -> dict:
+    size = window.size or Duration(0, 0)
+    return {"type": window.type, "size": [size.days, size.seconds],
+            "offset": [window.offset.days, window.offset.seconds], "format": window.format}
 
 
 def retry_delays(retry) -> list[int]:
