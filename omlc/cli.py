@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from omlc.cli_common import OutputFormat, emit_report, parse_params, warn_plugin_problems
+from omlc.cli_common import Granularity, OutputFormat, emit_report, parse_params, warn_plugin_problems
 
 app = typer.Typer(
     name="omlc",
@@ -39,6 +39,39 @@ def validate(
     report = validate_paths(paths, profile=profile, params=parse_params(param))
     warn_plugin_problems()
     raise typer.Exit(emit_report(report, fmt, strict))
+
+
+@app.command("compile")
+def compile_cmd(
+    paths: List[str] = typer.Argument(..., help="OML files or directories."),
+    target: List[str] = typer.Option(..., "--target", "-t", help="A target name (see `omlc plugins`), or all. Repeatable."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="Output folder (default: the project file's "
+                                      "output.<target>, else build/<target>; with several targets, DIR/<target>)."),
+    granularity: Granularity = typer.Option(Granularity.pipeline, "--granularity", "-g",
+                                            help="pipeline: one task runs the whole pipeline; step: one task per step."),
+    strict: bool = typer.Option(False, "--strict", help="Fail (and write nothing for that pipeline) on any warning or loss."),
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format of the findings."),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile whose params apply to validation."),
+    param: Optional[List[str]] = typer.Option(None, "--param", help="Override a param for validation: NAME=VALUE."),
+) -> None:
+    """Compile pipelines to orchestrator code, with the loss report of each target."""
+    from omlc.compile import UnknownTarget, compile_paths, resolve_targets
+
+    try:
+        targets = resolve_targets(target)
+    except UnknownTarget as exc:
+        raise typer.BadParameter(str(exc), param_hint="--target") from None
+    finally:
+        warn_plugin_problems()
+    result = compile_paths(paths, targets, out=out, granularity=granularity.value, strict=strict,
+                           profile=profile, params=parse_params(param))
+    code = emit_report(result.report, fmt, strict)
+    if fmt is OutputFormat.text:
+        for path in result.written:
+            typer.echo(f"wrote {path}", err=True)
+        if result.unchanged:
+            typer.echo(f"{len(result.unchanged)} file(s) unchanged", err=True)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -97,6 +130,9 @@ def codes(
     """List every diagnostic code (core and plugins) with its default severity."""
     from omlc.diagnostics import CODES, codes_markdown
     from omlc.plugins import get_registry
+
+    import omlc.project  # noqa: F401  (compile codes)
+    import omlc.targets  # noqa: F401
 
     get_registry().rules()  # plugin rules declare their codes
     if fmt is OutputFormat.json:

@@ -15,6 +15,11 @@ class OutputFormat(str, Enum):
     github = "github"
 
 
+class Granularity(str, Enum):
+    pipeline = "pipeline"
+    step = "step"
+
+
 def parse_params(values: list[str] | None) -> dict[str, str]:
     params: dict[str, str] = {}
     for item in values or []:

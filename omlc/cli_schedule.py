@@ -274,3 +274,42 @@ def test_cmd(
             for attempt in run.attempts:
                 typer.echo(f"        attempt {attempt.number}: {iso_local(attempt.start, tz)} -> "
                            f"{iso_local(attempt.end, tz)} {attempt.outcome}")
+
+
+@app.command("export")
+def export_cmd(
+    pipeline: str = typer.Argument(..., help="A pipeline file."),
+    target: str = typer.Option(..., "--format", "-f", help="A target name (see `omlc plugins`): airflow, ..."),
+    granularity: str = typer.Option("pipeline", "--granularity", "-g", help="pipeline or step."),
+) -> None:
+    """Print the generated code of one pipeline for one target (`> dag.py`); findings go to stderr.
+
+    The code runs the runtime copy of the pipeline from beside itself: `omlc compile`
+    writes both."""
+    import sys
+
+    from omlc.cli_common import warn_plugin_problems
+    from omlc.compile import UnknownTarget, compile_paths, resolve_targets
+    from omlc.render import render
+
+    if granularity not in ("pipeline", "step"):
+        raise typer.BadParameter("pipeline or step", param_hint="--granularity")
+    try:
+        targets = resolve_targets([target])
+    except UnknownTarget as exc:
+        raise typer.BadParameter(str(exc), param_hint="--format") from None
+    finally:
+        warn_plugin_problems()
+    result = compile_paths([pipeline], targets, granularity=granularity, write=False)
+    report = result.report
+    sources = {f.path: f.source for f in report.files if f.source is not None}
+    text = render(report.sorted(), "text", lambda p, n: sources[p].line_text(n) if p in sources else "",
+                  color=False, files=len(report.files))
+    if text:
+        typer.echo(text, err=True)
+    files = next(iter(result.outputs.values()), None)
+    if files is None:
+        raise typer.Exit(report.exit_code() or 1)
+    code = [name for name in files if not name.endswith(".runtime.yaml")]
+    sys.stdout.write(files[code[0]])
+    raise typer.Exit(report.exit_code())

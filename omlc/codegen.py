@@ -9,6 +9,7 @@ literal. jinja2 (for the targets' own templates) is imported only when a command
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -76,9 +77,11 @@ def _comment_safe(line: str) -> str:
     return line.replace("\r", "\\r").replace("\n", "\\n")
 
 
+@functools.lru_cache(maxsize=None)
 def template_environment(package: str, folder: str = "templates"):
     """A Jinja environment for a target's own templates (StrictUndefined, no autoescape:
-    templates insert values only through the ``py`` filter, which is :func:`literal`)."""
+    templates insert values only through the ``py`` filter, which is :func:`literal`).
+    One per package and process, so each template compiles once."""
     import jinja2
 
     env = jinja2.Environment(

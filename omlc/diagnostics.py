@@ -108,6 +108,9 @@ def diag(code: str, message: str, span: Span, hint: str | None = None, *,
 
 def codes_markdown() -> str:
     """The code table of docs/diagnostics.md (a test keeps the file equal to this)."""
+    import omlc.project  # noqa: F401  (the compile codes are declared where they are used)
+    import omlc.targets  # noqa: F401
+
     rows = ["| code | severity | meaning |", "| --- | --- | --- |"]
     for c in sorted(CODES.values(), key=lambda c: c.code):
         rows.append(f"| {c.code} | {c.severity.value} | {c.summary.replace('|', chr(92) + '|')} |")

@@ -1,0 +1,182 @@
+"""``omlc compile``: validated pipelines -> each target's files, plus the loss report.
+
+For every pipeline that validates without errors and every requested target: find the
+project settings (:mod:`omlc.project`), let the target compile (:class:`omlc.targets.Target`),
+report its losses as located diagnostics, and write its files atomically, together with
+the runtime copy of the pipeline (DESIGN.md section 4). A pipeline with errors, or with
+losses or warnings under ``--strict``, writes nothing; the others are written.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from omlc.diagnostics import Diagnostic, Severity
+from omlc.validate import Report, validate_paths
+
+WINDOW_REFERENCE = re.compile(r"\$\{\s*window\.(start|end)\s*\}")
+RUNTIME_SUFFIX = ".runtime.yaml"
+
+
+class UnknownTarget(ValueError):
+    pass
+
+
+@dataclass
+class CompileResult:
+    report: Report
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    outputs: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (path, target) -> files
+
+    def exit_code(self, strict: bool = False) -> int:
+        return self.report.exit_code(strict)
+
+
+def resolve_targets(names: Iterable[str]) -> list:
+    from omlc.plugins import get_registry
+
+    available = get_registry().targets()
+    chosen = []
+    for name in names:
+        if name == "all":
+            chosen.extend(t for n, t in sorted(available.items()) if t not in chosen)
+        elif name in available:
+            if available[name] not in chosen:
+                chosen.append(available[name])
+        else:
+            known = ", ".join(sorted(available)) or "none installed"
+            raise UnknownTarget(f"unknown target {name!r} (installed: {known}; or all)")
+    return chosen
+
+
+def compile_paths(paths: Iterable[str], targets: list, *, out: str | None = None, granularity: str = "pipeline",
+                  strict: bool = False, write: bool = True, profile: str | None = None,
+                  params: Mapping[str, str] | None = None) -> CompileResult:
+    from omlc.files import write_atomic
+    from omlc.project import project_for
+
+    report = validate_paths(paths, profile=profile, params=params)
+    result = CompileResult(report)
+    project_problems: set[str] = set()
+    for loaded in report.files:
+        pipeline = loaded.pipeline
+        mine = [d for d in report.diagnostics if d.span.path == loaded.path]
+        if pipeline is None or any(d.severity is Severity.ERROR for d in mine):
+            continue
+        project, problems = project_for(loaded.path)
+        if problems:
+            if project.path not in project_problems:  # report a project file once
+                project_problems.add(project.path or "")
+                report.diagnostics.extend(problems)
+            continue
+        for target in targets:
+            unit = make_unit(pipeline, loaded.source.text, loaded.path, project, target.name, granularity)
+            output = target.compile(unit)
+            found: list[Diagnostic] = list(output.problems)
+            from omlc.targets import loss_diagnostics
+
+            found.extend(loss_diagnostics(pipeline, output.losses))
+            report.diagnostics.extend(found)
+            blocked = any(d.severity is Severity.ERROR for d in found) or (
+                strict and any(d.severity is Severity.WARNING for d in mine + found))
+            if blocked:
+                continue
+            files = dict(output.files)
+            files[unit.runtime_name] = runtime_copy(loaded.source.text, unit.source_path, unit.regenerate)
+            result.outputs[(loaded.path, target.name)] = files
+            if write:
+                folder = output_folder(out, project, target.name, len(targets) > 1)
+                for name, text in sorted(files.items()):
+                    path = os.path.join(folder, name)
+                    if _same(path, text):
+                        result.unchanged.append(path)
+                        continue
+                    try:
+                        write_atomic(path, text)
+                    except OSError as exc:
+                        from omlc.diagnostics import Span, diag
+
+                        report.diagnostics.append(diag("OML001", f"cannot write {path}: {exc.strerror or exc}",
+                                                       Span(loaded.path, 1, 1)))
+                        report.io_error = True
+                        continue
+                    result.written.append(path)
+    return result
+
+
+def make_unit(pipeline, source_text: str, source_path: str, project, target: str, granularity: str):
+    from omlc.targets import Unit
+
+    has_window = pipeline.schedule is not None and pipeline.schedule.window is not None
+    regenerate = f"omlc compile {source_path} --target {target}" + (" --granularity step" if granularity == "step"
+                                                                     else "")
+    return Unit(pipeline=pipeline, source_text=source_text, source_path=source_path,
+                runner=project.runner(granularity, has_window), granularity=granularity,
+                regenerate=regenerate, runtime_name=pipeline.name + RUNTIME_SUFFIX)
+
+
+def output_folder(out: str | None, project, target: str, several: bool) -> str:
+    if out is not None:
+        return os.path.join(out, target) if several else out
+    if target in project.output:
+        return project.output[target]
+    return os.path.join("build", target)
+
+
+def _same(path: str, text: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read() == text
+    except OSError:
+        return False
+
+
+def runtime_copy(source_text: str, source_path: str, regenerate: str) -> str:
+    """The pipeline as the runner reads it at run time: ``${window.start}`` and
+    ``${window.end}`` become ``${params.window_start}`` and ``${params.window_end}``
+    (the reference CLI resolves only params), declared as params with empty defaults.
+    Everything else, comments included, is the source's own text."""
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+
+    from omlc import __version__
+    from omlc.codegen import header
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    document = yaml.load(source_text)
+    used = _replace_window_refs(document)
+    if used:
+        params = document.get("params")
+        if not isinstance(params, dict):
+            params = CommentedMap()
+            document.insert(list(document.keys()).index("steps") if "steps" in document else len(document),
+                            "params", params)
+        for name in ("window_start", "window_end"):
+            params.setdefault(name, {"default": ""})
+    buffer = StringIO()
+    yaml.dump(document, buffer)
+    top = header(source_path, source_text, regenerate, __version__)
+    top += "# The runtime copy of the pipeline that the generated code runs; its window references are params.\n"
+    return top + buffer.getvalue()
+
+
+def _replace_window_refs(node) -> bool:
+    used = False
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in list(items):
+        if isinstance(value, str):
+            new = WINDOW_REFERENCE.sub(lambda m: "${params.window_" + m.group(1) + "}", value)
+            if new != value:
+                node[key] = type(value)(new) if type(value) is not str else new
+                used = True
+        elif isinstance(value, (dict, list)):
+            used = _replace_window_refs(value) or used
+    return used

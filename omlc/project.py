@@ -1,0 +1,164 @@
+"""The project file, ``omlc.yaml``: settings shared by the pipelines below it.
+
+omlc looks for ``omlc.yaml`` in a pipeline's folder and its parents (the nearest wins).
+What it holds today (DESIGN.md section 7 names more, which later issues add):
+
+.. code-block:: yaml
+
+    runner:
+      # the command a generated task runs for a whole pipeline (granularity pipeline)
+      command: "osiris run {oml_path} --param window_start={window_start} --param window_end={window_end}"
+      # the command for one step (granularity step)
+      step_command: "osiris run {oml_path} --step {step_id} ..."
+    output:
+      airflow: dags/          # where `omlc compile --target airflow` writes (relative to omlc.yaml)
+
+Placeholders: ``{oml_path}`` (the runtime copy of the pipeline, beside the generated
+code), ``{pipeline}``, ``{step_id}``, ``{window_start}``, ``{window_end}``, ``{fire_time}``
+(ISO 8601 in the schedule's timezone), ``{run_id}`` (the engine's run id). Each becomes a
+double-quoted shell variable (``"$OMLC_OML_PATH"``), which the generated task exports, so
+a value with spaces, quotes or ``$`` reaches the command as one argument and is never
+parsed by the shell. ``{{`` and ``}}`` are literal braces.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omlc.diagnostics import Diagnostic, Severity, Span, diag, register_code
+
+PROJECT_FILE = "omlc.yaml"
+PLACEHOLDERS = ("oml_path", "pipeline", "step_id", "window_start", "window_end", "fire_time", "run_id")
+ENV_PREFIX = "OMLC_"
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+register_code("OML620", "error", "The project file (omlc.yaml) is not valid.")
+
+
+def env_name(placeholder: str) -> str:
+    """The environment variable a generated task exports for ``placeholder``."""
+    return ENV_PREFIX + placeholder.upper()
+
+
+@dataclass(frozen=True)
+class RunnerCommand:
+    """A runner command template (``{placeholder}`` syntax) and where it was written."""
+
+    template: str
+    span: Span | None = None
+
+    def placeholders(self) -> list[str]:
+        return [m.group(1).strip() for m in _PLACEHOLDER.finditer(self.template) if m.group(1) is not None]
+
+    def problems(self) -> list[str]:
+        found = []
+        for m in _PLACEHOLDER.finditer(self.template):
+            if m.group(0) in ("{{", "}}"):
+                continue
+            name = m.group(1)
+            if name is None:
+                found.append(f"a lone {m.group(0)!r} (write {m.group(0) * 2} for a literal brace)")
+            elif name.strip() not in PLACEHOLDERS:
+                found.append(f"unknown placeholder {{{name}}} (known: {', '.join(PLACEHOLDERS)})")
+        return found
+
+    def shell(self) -> str:
+        """The command as shell text: each placeholder a double-quoted variable reference."""
+
+        def repl(m: re.Match[str]) -> str:
+            text = m.group(0)
+            if text in ("{{", "}}"):
+                return text[0]
+            return f'"${env_name(m.group(1).strip())}"'
+
+        return _PLACEHOLDER.sub(repl, self.template)
+
+
+DEFAULT_COMMAND = "osiris run {oml_path}"
+DEFAULT_WINDOW_ARGS = " --param window_start={window_start} --param window_end={window_end}"
+DEFAULT_STEP_ARGS = " --step {step_id}"
+
+
+@dataclass
+class Project:
+    """Settings from the nearest ``omlc.yaml`` (or the defaults when there is none)."""
+
+    path: str | None = None
+    command: RunnerCommand | None = None
+    step_command: RunnerCommand | None = None
+    output: dict[str, str] = field(default_factory=dict)  # target -> folder (absolute)
+
+    def runner(self, granularity: str, has_window: bool) -> RunnerCommand:
+        """The command template a task runs. Without a project setting, the reference CLI:
+        ``osiris run`` with the window as params when the pipeline has a window."""
+        mine = self.step_command if granularity == "step" else self.command
+        if mine is not None:
+            return mine
+        text = DEFAULT_COMMAND + (DEFAULT_STEP_ARGS if granularity == "step" else "")
+        return RunnerCommand(text + (DEFAULT_WINDOW_ARGS if has_window else ""))
+
+
+def find_project_file(start: str) -> str | None:
+    folder = Path(start).resolve()
+    if not folder.is_dir():
+        folder = folder.parent
+    for candidate in (folder, *folder.parents):
+        path = candidate / PROJECT_FILE
+        if path.is_file():
+            return str(path)
+    return None
+
+
+_CACHE: dict[str, tuple[Project, list[Diagnostic]]] = {}
+
+
+def project_for(pipeline_path: str) -> tuple[Project, list[Diagnostic]]:
+    """The project of a pipeline file and the project file's diagnostics (cached per file)."""
+    path = find_project_file(pipeline_path)
+    if path is None:
+        return Project(), []
+    if path not in _CACHE:
+        _CACHE[path] = load_project(path)
+    return _CACHE[path]
+
+
+def load_project(path: str) -> tuple[Project, list[Diagnostic]]:
+    from omlc.loader import LoadError, parse_yaml, read_source
+
+    display = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+    try:
+        source = read_source(path, display)
+        root, problems = parse_yaml(source)
+    except LoadError as exc:
+        return Project(path), [exc.diagnostic]
+    problems = [d for d in problems if d.severity is Severity.ERROR]
+    project = Project(path)
+    if root is None or root.kind != "map":
+        if root is not None:
+            problems.append(diag("OML620", "the project file must be a mapping", root.span))
+        return project, problems
+    for key, value in root.value:
+        name = key.value
+        if name == "runner" and value.kind == "map":
+            for k, v in value.value:
+                if k.value in ("command", "step_command") and v.kind == "scalar" and isinstance(v.value, str):
+                    command = RunnerCommand(v.value, v.span)
+                    for problem in command.problems():
+                        problems.append(diag("OML620", f"runner.{k.value}: {problem}", v.span))
+                    setattr(project, k.value, command)
+                else:
+                    problems.append(diag("OML620", f"runner.{k.value}: expected command or step_command "
+                                                   "with a string value", k.span))
+        elif name == "output" and value.kind == "map":
+            base = os.path.dirname(path)
+            for k, v in value.value:
+                if v.kind == "scalar" and isinstance(v.value, str) and v.value.strip():
+                    project.output[str(k.value)] = os.path.normpath(os.path.join(base, v.value))
+                else:
+                    problems.append(diag("OML620", f"output.{k.value}: expected a folder name", v.span))
+        else:
+            problems.append(diag("OML620", f"unknown or malformed key {name!r} (known: runner, output)", key.span))
+    return project, problems

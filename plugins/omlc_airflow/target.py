@@ -1,0 +1,373 @@
+"""The Airflow 3.3 target: one DAG file per pipeline, BashOperator tasks running the runner.
+
+What the generated DAG does with each OML field is in :attr:`AirflowTarget.support` (and in
+docs/targets/airflow.md, which a test keeps equal to it). The rules that keep strings from
+becoming code: every value is a Python literal (:func:`omlc.codegen.literal`); the only
+Jinja in templated fields (``bash_command``, ``env``) is omlc's own, and text from OML
+or the project file that lands in a templated field is escaped
+(:func:`omlc.codegen.jinja_escape`). SQL and other step configs never enter the DAG at
+all: the runner reads them from the runtime copy of the pipeline.
+"""
+
+from __future__ import annotations
+
+import functools
+import keyword
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from omlc.codegen import jinja_escape, literal
+from omlc.diagnostics import diag
+from omlc.targets import Loss, Support, Target, Unit
+
+ENGINE = "Airflow"
+TAG_MAX_LEN = 100  # airflow.sdk.definitions.dag.TAG_MAX_LEN
+PIPELINE_TASK_ID = "run_pipeline"
+# Airflow treats a bash_command ending in one of BashOperator.template_ext as a file name
+BASH_TEMPLATE_EXT = (".sh", ".bash")
+# Jinja of the fire time, for scheduled runs, backfills and manual runs (ENGINES.md)
+FIRE_ARGS = "data_interval_end | default(none), dag_run.run_after"
+
+
+@dataclass(frozen=True)
+class AirflowSchedule:
+    """The timetable a schedule becomes: ``cron`` (CronTriggerTimetable) or ``delta``
+    (DeltaTriggerTimetable, for intervals no cron expression can give)."""
+
+    kind: str
+    expression: str | None = None
+    timezone: str | None = None
+    seconds: int | None = None
+    exact_grid: bool = True  # False: the engine's grid can drift from OML's (see losses)
+
+
+def airflow_schedule(schedule) -> AirflowSchedule:
+    """How OML's schedule is expressed as an Airflow timetable.
+
+    Cron expressions go to CronTriggerTimetable in the schedule's timezone (presets as
+    written; ``a-a`` normalised, because croniter reads it as a whole range). Intervals on
+    OML's grid (every ``every`` from the anchor) become the cron expression with the same
+    fire times where one exists: absolute intervals dividing an hour or a day (in UTC,
+    where elapsed time and wall time agree), one day or one week (at the anchor's local
+    time). Others become DeltaTriggerTimetable from the start date.
+    """
+    from omlc.schedule.cron import parse_cron
+    from omlc.schedule.timetable import Timetable
+
+    if schedule.type == "cron":
+        spec = parse_cron(schedule.expression)
+        text = spec.text.strip()
+        return AirflowSchedule("cron", text if text.startswith("@") else spec.normalized(), schedule.timezone)
+    fires = Timetable(schedule).fires
+    every, anchor = fires.every, fires.anchor
+    if every.seconds:
+        s = every.seconds
+        if s % 60 == 0 and 3600 % s == 0:
+            step, first = s // 60, anchor.minute % (s // 60)
+            minute = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-59/{step}")
+            return AirflowSchedule("cron", f"{minute} * * * *", "UTC")
+        if s % 3600 == 0 and 86400 % s == 0:
+            step, first = s // 3600, anchor.hour % (s // 3600)
+            hour = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-23/{step}")
+            return AirflowSchedule("cron", f"{anchor.minute} {hour} * * *", "UTC")
+        return AirflowSchedule("delta", seconds=s, exact_grid=False)
+    local = anchor.astimezone(fires.tz)
+    if every.days == 1:
+        return AirflowSchedule("cron", f"{local.minute} {local.hour} * * *", schedule.timezone)
+    if every.days == 7:
+        weekday = (local.weekday() + 1) % 7
+        return AirflowSchedule("cron", f"{local.minute} {local.hour} * * {weekday}", schedule.timezone)
+    return AirflowSchedule("delta", seconds=every.days * 86400, exact_grid=False)
+
+
+class AirflowTarget(Target):
+    name = "airflow"
+    title = "Airflow 3.3"
+    engine_versions = "apache-airflow 3.3 (tested with 3.3.2 and apache-airflow-providers-standard 1.21)"
+    support = {
+        "description": Support("exact", "DAG description"),
+        "schedule.type": Support("exact", "cron: CronTriggerTimetable; interval: the cron expression with the same "
+                                          "fire times, or DeltaTriggerTimetable"),
+        "schedule.expression": Support("exact", "CronTriggerTimetable(expression, timezone=...)"),
+        "schedule.timezone": Support("exact", "the timetable's timezone and the tz-aware pendulum start_date"),
+        "schedule.start_date": Support("exact", "start_date (pendulum, in the schedule's timezone)"),
+        "schedule.end_date": Support("exact", "end_date"),
+        "schedule.retry": Support("exact", "default_args retries and retry_delay; backoff as the exact OML "
+                                           "delay list in a RetryPolicy (Airflow 3.3 retry_policy), with "
+                                           "retry_exponential_backoff and max_retry_delay as the native fallback"),
+        "schedule.timeout": Support("exact", "dagrun_timeout"),
+        "schedule.concurrency": Support("exact", "max_active_runs"),
+        "schedule.catchup": Support("approximated", "catchup; with catchup off, Airflow still runs the latest "
+                                                    "missed fire time once when the scheduler comes back (OML "
+                                                    "runs none)"),
+        "schedule.window": Support("emulated", "computed at run time by the generated DAG from data_interval_end "
+                                               "(else dag_run.run_after), with omlc's window code; passed as "
+                                               "OMLC_WINDOW_START/END and to the runner command"),
+        "metadata.owner": Support("exact", "default_args owner; owner_links mailto: for an email address"),
+        "metadata.team": Support("exact", "tag team:<team>"),
+        "metadata.criticality": Support("exact", "tag criticality:<level>"),
+        "metadata.tags": Support("exact", "tags"),
+        "metadata.description": Support("exact", "doc_md"),
+        "metadata.sla": Support("unsupported", "not emitted yet (Airflow's DeadlineAlert is planned)"),
+        "metadata.tests": Support("unsupported", "not emitted yet (check tasks are planned)"),
+        "metadata.lineage": Support("unsupported", "not emitted yet (Assets as inlets/outlets are planned)"),
+        "metadata.notifications": Support("unsupported", "not emitted yet (notifier callbacks are planned)"),
+        "metadata.intent": Support("unsupported", "informational; kept in the runtime copy only"),
+        "metadata.generated_by": Support("unsupported", "informational; kept in the runtime copy only"),
+        "metadata.created_at": Support("unsupported", "informational; kept in the runtime copy only"),
+        "metadata.source": Support("unsupported", "informational; kept in the runtime copy only"),
+    }
+
+    # -- checks ------------------------------------------------------------------------
+    def problems(self, unit: Unit):
+        p = unit.pipeline
+        loc = p.locations
+        s = p.schedule
+        if s is not None and s.catchup and s.start_date is None:
+            yield diag("OML610", f"[{self.name}] catchup: true needs schedule.start_date: Airflow backfills every "
+                       "fire time since the DAG's start_date", loc.value(("schedule", "catchup")),
+                       "add start_date, or set catchup: false")
+        for i, tag in enumerate(self.tags(p)):
+            if len(tag) > TAG_MAX_LEN:
+                at = loc.nearest(("metadata", "tags", i)) if p.metadata and i < len(p.metadata.tags) \
+                    else loc.nearest(("metadata",))
+                yield diag("OML610", f"[{self.name}] tag {tag[:40]!r}... is {len(tag)} characters; Airflow allows "
+                           f"{TAG_MAX_LEN}", at, "shorten the tag")
+
+    def value_losses(self, unit: Unit) -> Iterable[Loss]:
+        p = unit.pipeline
+        s = p.schedule
+        if s is not None:
+            target = airflow_schedule(s)
+            if target.kind == "delta":
+                yield Loss(self.name, "schedule.expression", "approximated",
+                           f"no cron expression gives every {s.expression.strip()}; DeltaTriggerTimetable steps "
+                           "from start_date in elapsed time" + ("" if target.seconds % 86400 else
+                                                                 ", so calendar days drift by the DST change")
+                           + " and restarts its grid when the scheduler was down longer than the interval")
+            elif (note := dst_difference(target.expression, target.timezone, s.start_date)) is not None:
+                yield Loss(self.name, "schedule.expression", "approximated", note)
+            if s.catchup:
+                yield Loss(self.name, "schedule.catchup", "exact", "catchup=True")
+        if p.metadata is not None and p.metadata.description is not None \
+                and p.metadata.description.endswith(".md"):
+            yield Loss(self.name, "metadata.description", "approximated",
+                       "ends in '.md', which Airflow reads as a file name: doc_md gets a trailing newline")
+
+    # -- emit --------------------------------------------------------------------------
+    def emit(self, unit: Unit) -> dict[str, str]:
+        from omlc import __version__
+        from omlc.codegen import header, template_environment
+
+        env = template_environment("omlc_airflow")
+        text = env.get_template("dag.py.j2").render(
+            header=header(unit.source_path, unit.source_text, unit.regenerate, __version__),
+            runtime=runtime_source(),
+            **self.values(unit),
+        )
+        return {f"{unit.pipeline.name}.py": text}
+
+    def values(self, unit: Unit) -> dict:
+        """Everything the template needs; code fragments are built from literals only."""
+        from omlc.schedule.timetable import Timetable, parse_start, retry_delays
+
+        p = unit.pipeline
+        s = p.schedule
+        md = p.metadata
+        timetable = Timetable(s) if s is not None else None
+        if s is None:
+            schedule_code, timetable_class, tz_name = "None", "", "UTC"
+        else:
+            target = airflow_schedule(s)
+            tz_name = s.timezone
+            if target.kind == "cron":
+                timetable_class = "CronTriggerTimetable"
+                schedule_code = f"CronTriggerTimetable({literal(target.expression)}, timezone={literal(target.timezone)})"
+            else:
+                timetable_class = "DeltaTriggerTimetable"
+                schedule_code = f"DeltaTriggerTimetable(timedelta(seconds={literal(target.seconds)}))"
+        start = end = None
+        if timetable is not None:
+            start = timetable.start
+            if start is None and s.type == "interval":
+                start = timetable.fires.anchor
+            end = timetable.end
+        retry = s.retry if s is not None else None
+        delays = retry_delays(retry)
+        # Airflow's own backoff adds a hash-based jitter: any timeline that is not one
+        # constant delay goes through the exact delay list of a RetryPolicy
+        policy = bool(delays) and len(set(delays)) > 1
+        owner = md.owner if md else None
+        spec = timetable.runtime_spec() if timetable is not None else {"timezone": "UTC"}
+        tasks, edges = self.tasks(unit)
+        return {
+            "title": self.title,
+            "dag_id": p.name,
+            "source_name": p.name,
+            "runtime_name": unit.runtime_name,
+            "description": p.description,
+            "doc_md": None if md is None or md.description is None else (
+                md.description + ("\n" if md.description.endswith(".md") else "")),
+            "timetable_class": timetable_class,
+            "schedule_code": schedule_code,
+            "start_date_args": _pendulum_args(start, tz_name),
+            "end_date_args": _pendulum_args(end, tz_name) if end is not None else None,
+            "catchup": bool(s.catchup) if s is not None else False,
+            "max_active_runs": s.concurrency if s is not None else None,
+            "dagrun_timeout": s.timeout.nominal_seconds if s is not None and s.timeout is not None else None,
+            "tags": self.tags(p),
+            "owner_links": {owner: "mailto:" + owner} if owner and _is_email(owner) else {},
+            "owner": owner,
+            "retries": retry.attempts if retry else 0,
+            "retry_delay": (delays[0] if delays else retry.delay.nominal_seconds) if retry else None,
+            "backoff": 2.0 if policy and retry.backoff == "exponential" else None,
+            "max_retry_delay": retry.max_delay.nominal_seconds if retry and retry.max_delay else None,
+            "retry_delays": delays if policy else [],
+            "spec": spec,
+            "tasks": tasks,
+            "edges": edges,
+        }
+
+    @staticmethod
+    def tags(p) -> list[str]:
+        md = p.metadata
+        if md is None:
+            return []
+        tags = list(md.tags)
+        if md.team:
+            tags.append(f"team:{md.team}")
+        if md.criticality:
+            tags.append(f"criticality:{md.criticality}")
+        return list(dict.fromkeys(tags))
+
+    def tasks(self, unit: Unit) -> tuple[list[dict], list[tuple[str, str]]]:
+        p = unit.pipeline
+        command = bash_command(unit.runner.shell())
+        static = [("OMLC_PIPELINE", p.name)]
+        dynamic = [
+            ("OMLC_OML_PATH", "{{ omlc_oml_path }}"),
+            ("OMLC_WINDOW_START", "{{ omlc_values(" + FIRE_ARGS + ")['window_start'] }}"),
+            ("OMLC_WINDOW_END", "{{ omlc_values(" + FIRE_ARGS + ")['window_end'] }}"),
+            ("OMLC_FIRE_TIME", "{{ omlc_values(" + FIRE_ARGS + ")['fire_time'] }}"),
+            ("OMLC_RUN_ID", "{{ run_id }}"),
+        ]
+        if unit.granularity == "pipeline":
+            env = [(k, jinja_escape(v)) for k, v in static] + dynamic + [("OMLC_STEP_ID", "")]
+            return [{"var": "run_pipeline", "id": PIPELINE_TASK_ID, "command": command, "env": env}], []
+        names = {}
+        tasks = []
+        for i, step in enumerate(p.steps, 1):
+            var = f"step_{step.id}" if step.id.isidentifier() and step.id.isascii() else f"step_{i}"
+            if keyword.iskeyword(var) or var in names.values():
+                var = f"step_{i}"
+            names[step.id] = var
+            env = [(k, jinja_escape(v)) for k, v in static] + dynamic + [("OMLC_STEP_ID", jinja_escape(step.id))]
+            tasks.append({"var": var, "id": step.id, "command": command, "env": env})
+        edges = [(names[up], names[step_id]) for step_id, ups in p.effective_needs().items() for up in ups]
+        return tasks, edges
+
+
+def bash_command(shell: str) -> str:
+    """The runner's shell text as a BashOperator bash_command: Jinja-escaped, and never
+    ending in ``.sh``/``.bash`` (Airflow would read it as a template file name)."""
+    text = jinja_escape(shell)
+    if text.rstrip().endswith(BASH_TEMPLATE_EXT):
+        text += " "
+    return text
+
+
+@functools.lru_cache(maxsize=1)
+def runtime_source() -> str:
+    """The source of :mod:`omlc.runtime.window` without its docstring (the header says
+    where it comes from)."""
+    import ast
+    import inspect
+
+    from omlc.runtime import window
+
+    source = inspect.getsource(window)
+    doc = ast.parse(source).body[0]
+    lines = source.splitlines(keepends=True)
+    return "".join(lines[doc.end_lineno:]).strip("\n") + "\n"
+
+
+def _pendulum_args(moment: datetime | None, tz_name: str) -> str:
+    """``pendulum.datetime`` arguments of an instant, as a wall time in ``tz_name``."""
+    from omlc.schedule.engine import zone
+    from omlc.schedule.timetable import INTERVAL_ANCHOR, resolve_wall
+
+    tz = zone(tz_name)
+    if moment is None:
+        moment = resolve_wall(INTERVAL_ANCHOR, tz)
+    local = moment.astimezone(tz)
+    parts = [local.year, local.month, local.day]
+    if local.hour or local.minute or local.second:
+        parts += [local.hour, local.minute, local.second]
+    return ", ".join(literal(x) for x in parts) + f", tz={literal(tz_name)}"
+
+
+def _is_email(text: str) -> bool:
+    local, at, domain = text.partition("@")
+    return bool(at and local and "." in domain and not any(c.isspace() for c in text))
+
+
+@functools.lru_cache(maxsize=1024)
+def dst_difference(expression: str, timezone_name: str, start_date: str | None) -> str | None:
+    """Where Airflow's fire times differ from OML's over the next year (the first case),
+    or None. Airflow's DST decisions are modelled in omlc.schedule.targets (measured)."""
+    from omlc.schedule.analysis import dst_hits
+    from omlc.schedule.engine import CronSchedule
+    from omlc.schedule.targets import MODELS
+    from omlc.schedule.timetable import now, parse_start
+
+    oml = CronSchedule(expression, timezone_name)
+    begin = parse_start(start_date, oml.tz) if start_date else None
+    begin = begin or now()
+    for hit in dst_hits(oml, begin, begin + timedelta(days=366), [MODELS["airflow"].policy]):
+        ours, theirs = hit.instants["oml"], hit.instants["airflow"]
+        if ours != theirs:
+            tz = oml.tz
+
+            def said(instants) -> str:
+                return " and ".join(i.astimezone(tz).strftime("%H:%M %Z") for i in instants) or "no run"
+
+            day = hit.walls[0].strftime("%Y-%m-%d")
+            return (f"at the DST change of {day}, Airflow runs at {said(theirs)} where OML runs at {said(ours)} "
+                    f"(`omlc schedule next --target airflow` shows each)")
+    return None
+
+
+DOCS_INTRO = """# The Airflow target
+
+`omlc compile --target airflow` writes, per pipeline, `<name>.py` (one DAG, DAG id = the
+pipeline name) and `<name>.runtime.yaml` (the runtime copy of the pipeline the tasks run).
+Generated code targets {versions}; it imports only Airflow, its standard provider and the
+standard library. Each task is a `BashOperator` running the runner command from
+`omlc.yaml` (default `osiris run ...`) with the OMLC_* environment variables
+(`append_env=True`). The window is computed at run time from `data_interval_end`, or
+`dag_run.run_after` for manual runs, by the same code `omlc schedule preview` uses.
+
+How each OML field is expressed (this table is the loss report's source; a test keeps it
+equal to the code). A field set in a pipeline that is not `exact` is reported by
+`omlc compile` at its location; `--strict` fails on approximated and unsupported ones.
+Value-dependent losses: a cron schedule whose fire times Airflow moves at a DST change
+(approximated, with the day and times), an interval no cron expression gives
+(DeltaTriggerTimetable: approximated), a `metadata.description` ending in `.md`.
+
+| OML field | status | how |
+|---|---|---|
+"""
+
+
+def support_markdown(target: AirflowTarget) -> str:
+    rows = [f"| `{name}` | {row.status} | {row.how} |" for name, row in target.support_table()]
+    return DOCS_INTRO.format(versions=target.engine_versions) + "\n".join(rows) + "\n"
+
+
+def write_docs() -> None:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "targets" / "airflow.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(support_markdown(AirflowTarget()), encoding="utf-8")
