@@ -131,9 +131,6 @@ def codes(
     from omlc.diagnostics import CODES, codes_markdown
     from omlc.plugins import get_registry
 
-    import omlc.project  # noqa: F401  (compile codes)
-    import omlc.targets  # noqa: F401
-
     get_registry().rules()  # plugin rules declare their codes
     if fmt is OutputFormat.json:
         import json

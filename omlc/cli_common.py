@@ -38,7 +38,8 @@ def use_color() -> bool:
     return sys.stdout.isatty()
 
 
-def emit_report(report, fmt: OutputFormat, strict: bool) -> int:
+def emit_report(report, fmt: OutputFormat, strict: bool, err: bool = False) -> int:
+    """Print a report's findings (to stderr with ``err``, uncoloured); return the exit code."""
     from omlc.diagnostics import Severity
     from omlc.render import render
 
@@ -54,9 +55,9 @@ def emit_report(report, fmt: OutputFormat, strict: bool) -> int:
         src = sources.get(path)
         return src.line_text(line) if src is not None else ""
 
-    out = render(diagnostics, fmt.value, line_of, color=use_color(), files=len(report.files))
+    out = render(diagnostics, fmt.value, line_of, color=use_color() and not err, files=len(report.files))
     if out:
-        typer.echo(out)
+        typer.echo(out, err=err)
     return report.exit_code(strict=strict)
 
 

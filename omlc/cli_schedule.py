@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from omlc.cli_common import OutputFormat, emit_report as _emit_report, parse_params as _parse_params
+from omlc.cli_common import Granularity, OutputFormat, emit_report as _emit_report, parse_params as _parse_params
 
 app = typer.Typer(help="Check and preview pipeline schedules (fire times, windows, retries, DST).",
                   no_args_is_help=True)
@@ -280,7 +280,7 @@ def test_cmd(
 def export_cmd(
     pipeline: str = typer.Argument(..., help="A pipeline file."),
     target: str = typer.Option(..., "--format", "-f", help="A target name (see `omlc plugins`): airflow, ..."),
-    granularity: str = typer.Option("pipeline", "--granularity", "-g", help="pipeline or step."),
+    granularity: Granularity = typer.Option(Granularity.pipeline, "--granularity", "-g", help="pipeline or step."),
 ) -> None:
     """Print the generated code of one pipeline for one target (`> dag.py`); findings go to stderr.
 
@@ -290,23 +290,16 @@ def export_cmd(
 
     from omlc.cli_common import warn_plugin_problems
     from omlc.compile import UnknownTarget, compile_paths, resolve_targets
-    from omlc.render import render
 
-    if granularity not in ("pipeline", "step"):
-        raise typer.BadParameter("pipeline or step", param_hint="--granularity")
     try:
         targets = resolve_targets([target])
     except UnknownTarget as exc:
         raise typer.BadParameter(str(exc), param_hint="--format") from None
     finally:
         warn_plugin_problems()
-    result = compile_paths([pipeline], targets, granularity=granularity, write=False)
+    result = compile_paths([pipeline], targets, granularity=granularity.value, write=False)
     report = result.report
-    sources = {f.path: f.source for f in report.files if f.source is not None}
-    text = render(report.sorted(), "text", lambda p, n: sources[p].line_text(n) if p in sources else "",
-                  color=False, files=len(report.files))
-    if text:
-        typer.echo(text, err=True)
+    _emit_report(report, OutputFormat.text, strict=False, err=True)
     files = next(iter(result.outputs.values()), None)
     if files is None:
         raise typer.Exit(report.exit_code() or 1)

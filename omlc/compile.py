@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
-from omlc.diagnostics import Diagnostic, Severity
+from omlc.diagnostics import Diagnostic, Severity, Span, diag
 from omlc.validate import Report, validate_paths
 
 WINDOW_REFERENCE = re.compile(r"\$\{\s*window\.(start|end)\s*\}")
@@ -58,6 +58,7 @@ def compile_paths(paths: Iterable[str], targets: list, *, out: str | None = None
                   params: Mapping[str, str] | None = None) -> CompileResult:
     from omlc.files import write_atomic
     from omlc.project import project_for
+    from omlc.targets import loss_diagnostics
 
     report = validate_paths(paths, profile=profile, params=params)
     result = CompileResult(report)
@@ -77,8 +78,6 @@ def compile_paths(paths: Iterable[str], targets: list, *, out: str | None = None
             unit = make_unit(pipeline, loaded.source.text, loaded.path, project, target.name, granularity)
             output = target.compile(unit)
             found: list[Diagnostic] = list(output.problems)
-            from omlc.targets import loss_diagnostics
-
             found.extend(loss_diagnostics(pipeline, output.losses))
             report.diagnostics.extend(found)
             blocked = any(d.severity is Severity.ERROR for d in found) or (
@@ -98,8 +97,6 @@ def compile_paths(paths: Iterable[str], targets: list, *, out: str | None = None
                     try:
                         write_atomic(path, text)
                     except OSError as exc:
-                        from omlc.diagnostics import Span, diag
-
                         report.diagnostics.append(diag("OML001", f"cannot write {path}: {exc.strerror or exc}",
                                                        Span(loaded.path, 1, 1)))
                         report.io_error = True

@@ -28,14 +28,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omlc.diagnostics import Diagnostic, Severity, Span, diag, register_code
+from omlc.diagnostics import Diagnostic, Severity, diag
 
 PROJECT_FILE = "omlc.yaml"
 PLACEHOLDERS = ("oml_path", "pipeline", "step_id", "window_start", "window_end", "fire_time", "run_id")
 ENV_PREFIX = "OMLC_"
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
-
-register_code("OML620", "error", "The project file (omlc.yaml) is not valid.")
 
 
 def env_name(placeholder: str) -> str:
@@ -45,13 +43,9 @@ def env_name(placeholder: str) -> str:
 
 @dataclass(frozen=True)
 class RunnerCommand:
-    """A runner command template (``{placeholder}`` syntax) and where it was written."""
+    """A runner command template (``{placeholder}`` syntax)."""
 
     template: str
-    span: Span | None = None
-
-    def placeholders(self) -> list[str]:
-        return [m.group(1).strip() for m in _PLACEHOLDER.finditer(self.template) if m.group(1) is not None]
 
     def problems(self) -> list[str]:
         found = []
@@ -145,7 +139,7 @@ def load_project(path: str) -> tuple[Project, list[Diagnostic]]:
         if name == "runner" and value.kind == "map":
             for k, v in value.value:
                 if k.value in ("command", "step_command") and v.kind == "scalar" and isinstance(v.value, str):
-                    command = RunnerCommand(v.value, v.span)
+                    command = RunnerCommand(v.value)
                     for problem in command.problems():
                         problems.append(diag("OML620", f"runner.{k.value}: {problem}", v.span))
                     setattr(project, k.value, command)

@@ -22,16 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Literal
 
-from omlc.diagnostics import Diagnostic, Severity, diag, register_code
+from omlc.diagnostics import Diagnostic, Severity, diag
 
 Status = Literal["exact", "emulated", "approximated", "unsupported"]
-STATUSES: tuple[Status, ...] = ("exact", "emulated", "approximated", "unsupported")
-LOSSY: tuple[Status, ...] = ("approximated", "unsupported")
-
-register_code("OML601", "warning", "A target approximates a field: the engine behaves differently in some cases.")
-register_code("OML602", "warning", "A target does not support a field: it has no effect in the generated code.")
-register_code("OML603", "info", "A target emulates a field: generated code does what the engine cannot.")
-register_code("OML610", "error", "A target cannot compile this pipeline.")
 
 _LOSS_CODES = {"approximated": "OML601", "unsupported": "OML602", "emulated": "OML603"}
 

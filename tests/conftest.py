@@ -31,6 +31,16 @@ def _isolated_plugins(monkeypatch):
     reset_registry()
 
 
+def schedule_pipeline(schedule: str):
+    """A one-step pipeline with the given (indented) schedule block, validated by the builder."""
+    from omlc.validate import load_text
+
+    doc = f'oml_version: "0.2.0"\nname: x\nschedule:\n{schedule}\nsteps: [{{id: a, component: mysql.extractor, mode: read}}]\n'
+    loaded = load_text(doc)
+    assert loaded.pipeline is not None, loaded.diagnostics
+    return loaded.pipeline
+
+
 def run_cli(*args: str, env: dict | None = None, cwd: str | os.PathLike | None = None,
             input: str | None = None) -> subprocess.CompletedProcess:
     """Run the real `omlc` command in a subprocess (what a user or pre-commit runs)."""

@@ -15,7 +15,7 @@ import pytest
 
 from omlc.compile import compile_paths
 from tests.conftest import run_cli
-from omlc.validate import load_file
+from omlc.validate import load_file, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "pipelines"
@@ -90,7 +90,7 @@ def test_runtime_copy_turns_window_references_into_params(compiled):
     files = outputs["daily_customer_sync.oml.yaml"]
     runtime = files["daily_customer_sync.runtime.yaml"]
     assert "${window." not in runtime
-    copy = load_file.__globals__["load_text"](runtime, "runtime.yaml").pipeline
+    copy = load_text(runtime, "runtime.yaml").pipeline
     assert copy.params["window_start"] == {"default": ""}
     assert "${params.window_start}" in copy.steps[0].config["query"]
     original = load_file(str(FIXTURES / "daily_customer_sync.oml.yaml")).pipeline

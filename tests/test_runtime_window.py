@@ -21,7 +21,7 @@ from omlc.runtime import window as runtime
 from omlc.schedule.analysis import transitions
 from omlc.schedule.engine import zone
 from omlc.schedule.timetable import Timetable
-from omlc.validate import load_text
+from tests.conftest import schedule_pipeline as _pipeline
 
 U = timezone.utc
 ZONES = ["America/New_York", "Europe/Prague", "Europe/Dublin", "Australia/Lord_Howe", "Asia/Kathmandu",
@@ -39,13 +39,6 @@ durations = st.sampled_from(["1h", "24h", "90m", "1d", "2d", "1w", "1d2h", "30s"
 offsets = st.sampled_from(["0s", "-1h", "-5m", "1h", "-1d", "1d", "-1d1h", "2h"])
 formats = st.sampled_from([None, "iso", "%Y%m%dT%H%M"])
 intervals = st.sampled_from(["15m", "every 1h", "7m", "1d", "2d", "90m"])
-
-
-def _pipeline(schedule: str):
-    doc = f'oml_version: "0.2.0"\nname: x\nschedule:\n{schedule}\nsteps: [{{id: a, component: mysql.extractor, mode: read}}]\n'
-    loaded = load_text(doc)
-    assert loaded.pipeline is not None, loaded.diagnostics
-    return loaded.pipeline
 
 
 def _schedule(kind: str, expression: str, tz: str, wtype: str, size: str, offset: str, fmt, start: str | None):

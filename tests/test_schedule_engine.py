@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from omlc.schedule.cron import CronError, parse_cron
 from omlc.schedule.engine import CronSchedule, ScheduleError
 from omlc.schedule.timetable import Timetable, retry_delays
-from omlc.validate import load_text
+from tests.conftest import schedule_pipeline as _pipeline
 
 U = timezone.utc
 
@@ -109,13 +109,6 @@ def test_normalisation():
     assert parse_cron("0 1-1 1-1 * MON-MON").normalized() == "0 1 1 * MON"
     assert parse_cron("45 23-23/2 * * *").normalized() == "45 23 * * *"  # croniter: every 2 h
     assert parse_cron("5/15 * * * *").minutes == frozenset({5, 20, 35, 50})
-
-
-def _pipeline(schedule: str):
-    doc = f'oml_version: "0.2.0"\nname: x\nschedule:\n{schedule}\nsteps: [{{id: a, component: mysql.extractor, mode: read}}]\n'
-    loaded = load_text(doc)
-    assert loaded.pipeline is not None, loaded.diagnostics
-    return loaded.pipeline
 
 
 def test_seed_window_example():

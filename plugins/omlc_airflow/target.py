@@ -21,7 +21,6 @@ from omlc.codegen import jinja_escape, literal
 from omlc.diagnostics import diag
 from omlc.targets import Loss, Support, Target, Unit
 
-ENGINE = "Airflow"
 TAG_MAX_LEN = 100  # airflow.sdk.definitions.dag.TAG_MAX_LEN
 PIPELINE_TASK_ID = "run_pipeline"
 # Airflow treats a bash_command ending in one of BashOperator.template_ext as a file name
@@ -170,7 +169,7 @@ class AirflowTarget(Target):
 
     def values(self, unit: Unit) -> dict:
         """Everything the template needs; code fragments are built from literals only."""
-        from omlc.schedule.timetable import Timetable, parse_start, retry_delays
+        from omlc.schedule.timetable import Timetable, retry_delays
 
         p = unit.pipeline
         s = p.schedule
