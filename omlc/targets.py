@@ -49,9 +49,12 @@ class Loss:
 
     def diagnostic(self, pipeline) -> Diagnostic:
         path = tuple(_path_key(p) for p in self.field.split("."))
-        span = pipeline.locations.key(path) if pipeline.locations is not None else None
-        if span is None and pipeline.locations is not None:
-            span = pipeline.locations.nearest(path)
+        span = None
+        if pipeline.locations is not None:  # the field's key, or its nearest written ancestor's
+            while path and span is None:
+                span = pipeline.locations.key(path)
+                path = path[:-1]
+            span = span or pipeline.locations.nearest(())
         return diag(_LOSS_CODES[self.status], f"[{self.target}] {self.field}: {self.status}: {self.message}", span)
 
 

@@ -104,7 +104,17 @@ def test_loss_report_names_each_field_at_its_location(compiled):
     assert {"metadata.sla", "metadata.tests", "metadata.lineage", "metadata.notifications", "schedule.window",
             "schedule.catchup"} <= set(daily)
     assert daily["metadata.sla"].span.line == 26 and daily["metadata.sla"].code == "OML602"
+    assert (daily["schedule.catchup"].span.line, daily["schedule.catchup"].span.col) == (16, 3)
     assert "schedule.retry" not in daily  # exact, through the RetryPolicy
+
+
+def test_a_loss_of_an_unwritten_field_points_at_the_key_that_would_hold_it(tmp_path, airflow_target):
+    path = tmp_path / "p.oml.yaml"
+    path.write_text('oml_version: "0.2.0"\nname: p\nschedule:\n  expression: "0 1 * * *"\n'
+                    'steps: [{id: a, component: mysql.extractor, mode: read}]\n')
+    result = compile_paths([str(path)], [airflow_target], write=False)
+    (loss,) = [d for d in result.report.diagnostics if "schedule.catchup" in d.message]
+    assert (loss.span.line, loss.span.col) == (3, 1)
 
 
 def test_dst_losses_say_what_airflow_does(tmp_path, airflow_target):

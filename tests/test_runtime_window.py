@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from omlc.runtime import window as runtime
+from omlc.runtime.embed import runtime_source
 from omlc.schedule.analysis import transitions
 from omlc.schedule.engine import zone
 from omlc.schedule.timetable import Timetable
@@ -64,6 +65,14 @@ def _check(schedule, moment: datetime, scheduled: bool) -> None:
     assert (got["window_start"], got["window_end"]) == expected, (spec, fire)
     assert got["fire_time"] == fire.astimezone(t.tz).isoformat()
     assert ast.literal_eval(repr(spec)) == spec  # the spec is a plain literal
+    assert _embedded(spec)["omlc_run_values"](spec, fire) == got  # what generated code carries
+
+
+def _embedded(spec: dict) -> dict:
+    """The namespace of the runtime copy that generated code of ``spec`` carries."""
+    namespace: dict = {"__name__": "generated"}
+    exec(compile(runtime_source(spec), "<generated>", "exec"), namespace)
+    return namespace
 
 
 @settings(max_examples=400, deadline=None)
@@ -107,6 +116,34 @@ def test_seed_example_and_pendulum_like_input():
     got = runtime.omlc_run_values(Timetable(schedule).runtime_spec(), fire)
     assert got == {"window_start": "2024-01-14 01:00:00", "window_end": "2024-01-15 01:00:00",
                    "fire_time": "2024-01-15T02:00:00+00:00"}
+
+
+@pytest.mark.parametrize("window,kept,dropped", [
+    (None, ["omlc_run_values"], ["omlc_window_bounds", "omlc_prev_fire", "omlc_shift", "_OMLC_DAY"]),
+    ({"type": "sliding", "size": [0, 3600], "offset": [0, 0]}, ["omlc_window_bounds", "omlc_render_time"],
+     ["omlc_prev_fire", "omlc_shift", "omlc_nominal_wall"]),
+    ({"type": "sliding", "size": [1, 0], "offset": [0, 0]}, ["omlc_shift", "omlc_nominal_wall", "_omlc_transition"],
+     ["omlc_prev_fire", "_omlc_day_instants"]),
+    ({"type": "tumbling", "size": [0, 0], "offset": [0, 0]}, ["omlc_prev_fire", "_omlc_day_instants"],
+     ["omlc_nominal_wall", "_omlc_interval_prev"]),
+])
+def test_generated_code_carries_only_what_the_schedule_reaches(window, kept, dropped):
+    spec = {"timezone": "Europe/Prague", "cron": {"minutes": [0], "hours": [2], "days": list(range(1, 32)),
+                                                 "months": list(range(1, 13)), "weekdays": list(range(7)),
+                                                 "dom_star": True, "dow_star": True, "wildcard": False}}
+    if window:
+        spec["window"] = {**window, "format": None}
+    namespace = _embedded(spec)
+    for name in kept:
+        assert name in namespace, name
+    for name in dropped:
+        assert name not in namespace, name
+    source = inspect.getsource(runtime)
+    embedded = runtime_source(spec)
+    assert set(embedded.splitlines()) <= set(source.splitlines())
+    for chunk in embedded.split("\n\n\n"):
+        if chunk.startswith("def "):
+            assert chunk.strip() in source  # functions are the module's text, verbatim
 
 
 def test_the_runtime_module_is_self_contained():

@@ -159,11 +159,14 @@ class AirflowTarget(Target):
         from omlc import __version__
         from omlc.codegen import header, template_environment
 
+        from omlc.runtime.embed import runtime_source
+
         env = template_environment("omlc_airflow")
+        values = self.values(unit)
         text = env.get_template("dag.py.j2").render(
             header=header(unit.source_path, unit.source_text, unit.regenerate, __version__),
-            runtime=runtime_source(),
-            **self.values(unit),
+            runtime=runtime_source(values["spec"]),
+            **values,
         )
         return {f"{unit.pipeline.name}.py": text}
 
@@ -274,21 +277,6 @@ def bash_command(shell: str) -> str:
     if text.rstrip().endswith(BASH_TEMPLATE_EXT):
         text += " "
     return text
-
-
-@functools.lru_cache(maxsize=1)
-def runtime_source() -> str:
-    """The source of :mod:`omlc.runtime.window` without its docstring (the header says
-    where it comes from)."""
-    import ast
-    import inspect
-
-    from omlc.runtime import window
-
-    source = inspect.getsource(window)
-    doc = ast.parse(source).body[0]
-    lines = source.splitlines(keepends=True)
-    return "".join(lines[doc.end_lineno:]).strip("\n") + "\n"
 
 
 def _pendulum_args(moment: datetime | None, tz_name: str) -> str:
