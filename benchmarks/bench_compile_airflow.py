@@ -29,39 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from corpus import CRONS, ZONES, bench_compile, pipelines  # noqa: E402
+
 ROUNDS = 7
-ZONES = ["UTC", "Europe/Prague", "America/New_York", "Asia/Kathmandu", "Australia/Sydney", "America/Sao_Paulo"]
-CRONS = ["0 2 * * *", "*/15 * * * *", "30 6 * * MON", "5 * * * *", "0 0 1 * *", "45 23 * * 1-5", "@daily"]
-WINDOWS = ["{type: sliding, size: 24h, offset: '-1h'}", "{type: tumbling}", "{type: sliding, size: 1d}", None]
-
-PIPELINE = '''oml_version: "0.2.0"
-name: bench_{i}
-description: "Benchmark pipeline {i}"
-schedule:
-  expression: "{cron}"
-  timezone: "{tz}"
-  retry: {{attempts: {attempts}, delay: 60, backoff: {backoff}}}
-  timeout: 1h
-  concurrency: 1
-{window}metadata:
-  owner: "team{i}@example.com"
-  team: "team-{i}"
-  criticality: high
-  tags: [bench, "n{i}"]
-  description: "Pipeline {i} for the benchmark."
-steps:
-  - id: extract
-    component: mysql.extractor
-    mode: read
-    config:
-      connection: "@mysql.primary"
-      query: "SELECT * FROM t{i} WHERE ts >= '${{window.start}}' AND ts < '${{window.end}}'"
-  - id: load
-    component: supabase.writer
-    mode: write
-    config: {{connection: "@supabase.main", table: "t{i}"}}
-'''
-
 HAND_WRITTEN = '''import pendulum
 from datetime import timedelta
 from airflow.providers.standard.operators.bash import BashOperator
@@ -100,42 +70,6 @@ for _ in range(3):
     assert not bag.import_errors, bag.import_errors
 print(json.dumps({"best": min(times), "dags": len(bag.dags)}))
 '''
-
-
-def pipelines(n: int, folder: Path) -> list[Path]:
-    rng = random.Random(2026)
-    paths = []
-    for i in range(n):
-        window = rng.choice(WINDOWS)
-        text = PIPELINE.format(i=i, cron=rng.choice(CRONS), tz=rng.choice(ZONES), attempts=rng.randint(0, 4),
-                               backoff=rng.choice(["constant", "linear", "exponential"]),
-                               window=f"  window: {window}\n" if window else "")
-        if window is None:
-            text = text.replace("'${window.start}'", "'x'").replace("'${window.end}'", "'y'")
-        path = folder / f"bench_{i}.oml.yaml"
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return paths
-
-
-def bench_compile(paths: list[Path]) -> dict[str, float]:
-    from omlc.compile import compile_paths, make_unit
-    from omlc.project import Project
-    from omlc.validate import load_file
-    from omlc_airflow.target import AirflowTarget
-
-    target = AirflowTarget()
-    loaded = [load_file(str(p)) for p in paths]
-    target.compile(make_unit(loaded[0].pipeline, loaded[0].source.text, str(paths[0]), Project(), "airflow",
-                             "pipeline"))  # warm-up: templates, runtime source
-    t0 = time.perf_counter()
-    for f in loaded:
-        target.compile(make_unit(f.pipeline, f.source.text, f.path, Project(), "airflow", "pipeline"))
-    emit = (time.perf_counter() - t0) / len(loaded)
-    t0 = time.perf_counter()
-    compile_paths([str(p) for p in paths], [target], write=False)
-    whole = (time.perf_counter() - t0) / len(paths)
-    return {"emit": emit, "whole": whole}
 
 
 def bench_parse(paths: list[Path], work: Path, pyc: bool = True) -> dict[str, float] | None:
@@ -185,7 +119,9 @@ def main() -> None:
         work = Path(tmp)
         (work / "p").mkdir()
         paths = pipelines(args.pipelines, work / "p")
-        runs = [bench_compile(paths) for _ in range(3)]
+        from omlc_airflow.target import AirflowTarget
+
+        runs = [bench_compile(paths, AirflowTarget()) for _ in range(3)]
         print(f"{'measure':<52} {'value':>10}  target")
         print(f"{'compile to Airflow, per pipeline (emit + losses)':<52} "
               f"{statistics.median(r['emit'] for r in runs) * 1000:>8.3f} ms  <= 1 ms")

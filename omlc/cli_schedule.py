@@ -279,7 +279,7 @@ def test_cmd(
 @app.command("export")
 def export_cmd(
     pipeline: str = typer.Argument(..., help="A pipeline file."),
-    target: str = typer.Option(..., "--format", "-f", help="A target name (see `omlc plugins`): airflow, ..."),
+    target: str = typer.Option(..., "--format", "-f", help="A target name (see `omlc plugins`): airflow, prefect, dagster, ..."),
     granularity: Granularity = typer.Option(Granularity.pipeline, "--granularity", "-g", help="pipeline or step."),
 ) -> None:
     """Print the generated code of one pipeline for one target (`> dag.py`); findings go to stderr.
@@ -303,6 +303,6 @@ def export_cmd(
     files = next(iter(result.outputs.values()), None)
     if files is None:
         raise typer.Exit(report.exit_code() or 1)
-    code = [name for name in files if not name.endswith(".runtime.yaml")]
+    code = [name for name in files if name.endswith(".py")]  # not the runtime copy or config fragments
     sys.stdout.write(files[code[0]])
     raise typer.Exit(report.exit_code())

@@ -163,3 +163,31 @@ def fields_set(pipeline) -> list[str]:
 
 def loss_diagnostics(pipeline, losses: Iterable[Loss]) -> list[Diagnostic]:
     return [loss.diagnostic(pipeline) for loss in losses]
+
+
+def metadata_tags(pipeline) -> list[str]:
+    """The tags a pipeline's metadata gives an engine: its tags, then ``team:<team>`` and
+    ``criticality:<level>``, without repeats."""
+    md = pipeline.metadata
+    if md is None:
+        return []
+    tags = list(md.tags)
+    if md.team:
+        tags.append(f"team:{md.team}")
+    if md.criticality:
+        tags.append(f"criticality:{md.criticality}")
+    return list(dict.fromkeys(tags))
+
+
+def step_names(steps) -> dict[str, str]:
+    """A Python identifier per step id, for generated code: ``step_<id>`` when the id is
+    an ASCII identifier, else ``step_<n>`` (1-based position)."""
+    import keyword
+
+    names: dict[str, str] = {}
+    for i, step in enumerate(steps, 1):
+        var = f"step_{step.id}" if step.id.isidentifier() and step.id.isascii() else f"step_{i}"
+        if keyword.iskeyword(var) or var in names.values():
+            var = f"step_{i}"
+        names[step.id] = var
+    return names

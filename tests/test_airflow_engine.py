@@ -26,6 +26,7 @@ from omlc.schedule.engine import CronSchedule
 from omlc.schedule.report import render_window
 from omlc.schedule.targets import MODELS
 from omlc.schedule.timetable import Timetable, parse_start, retry_delays
+from omlc.targets import metadata_tags
 from omlc.validate import load_file
 from tests.engines.envs import pytest_engine_python, run_oracle
 
@@ -159,7 +160,7 @@ def test_dag_attributes_equal_the_oml(airflow):
         assert dag["description"] == p.description
         assert dag["doc_md"] == (None if md is None or md.description is None else
                                  md.description + ("\n" if md.description.endswith(".md") else ""))
-        assert dag["tags"] == sorted(AirflowTarget.tags(p))
+        assert dag["tags"] == sorted(metadata_tags(p))
         owner = md.owner if md and md.owner else "airflow"
         assert dag["owner"] == owner
         delays = retry_delays(s.retry if s else None)

@@ -1,5 +1,5 @@
-"""The runtime as generated code carries it: the parts of :mod:`omlc.runtime.window` that
-one schedule uses, copied verbatim.
+"""The runtime as generated code carries it: the parts of :mod:`omlc.runtime.window` (and
+of :mod:`omlc.runtime.process`) that one schedule uses, copied verbatim.
 
 An orchestrator parses every DAG or flow file over and over, so a generated file carries
 only the definitions its schedule can reach: a pipeline without a window needs the fire
@@ -40,12 +40,18 @@ def roots(spec: dict) -> set[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _definitions() -> tuple[list[tuple[set[str], set[str], bool, str]], str]:
-    """The module's top-level statements after the docstring, each as (names it defines,
-    names it uses, whether it is a function, its source text)."""
-    from omlc.runtime import window
+def _definitions() -> list[tuple[set[str], set[str], bool, str]]:
+    """The modules' top-level statements after their docstrings, each as (names it
+    defines, names it uses, whether it is a function, its source text)."""
+    from omlc.runtime import process, window
 
-    source = inspect.getsource(window)
+    parts = []
+    for module in (window, process):
+        parts.extend(_module_definitions(inspect.getsource(module), module.__name__))
+    return parts
+
+
+def _module_definitions(source: str, name: str) -> list[tuple[set[str], set[str], bool, str]]:
     lines = source.splitlines(keepends=True)
     parts = []
     for node in ast.parse(source).body[1:]:
@@ -56,16 +62,16 @@ def _definitions() -> tuple[list[tuple[set[str], set[str], bool, str]], str]:
         elif isinstance(node, ast.ImportFrom):
             defined = {a.asname or a.name for a in node.names}
         else:
-            raise TypeError(f"omlc.runtime.window: unexpected top-level {type(node).__name__}")
+            raise TypeError(f"{name}: unexpected top-level {type(node).__name__}")
         used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - defined
         text = "".join(lines[node.lineno - 1:node.end_lineno])
         parts.append((defined, used, isinstance(node, ast.FunctionDef), text))
-    return parts, source
+    return parts
 
 
 @functools.lru_cache(maxsize=64)
 def _source_for(needed: frozenset[str]) -> str:
-    parts, _ = _definitions()
+    parts = _definitions()
     functions = {name for defined, _, is_function, _ in parts if is_function for name in defined}
     uses = {name: (used, name in _DISPATCHERS) for defined, used, _, _ in parts for name in defined}
     keep, todo = set(), list(needed)
@@ -85,7 +91,9 @@ def _source_for(needed: frozenset[str]) -> str:
     return "".join(out)
 
 
-def runtime_source(spec: dict) -> str:
+def runtime_source(spec: dict, extra: tuple[str, ...] = ()) -> str:
     """The runtime text for generated code of the schedule ``spec``
-    (:meth:`omlc.schedule.timetable.Timetable.runtime_spec`)."""
-    return _source_for(frozenset(roots(spec)))
+    (:meth:`omlc.schedule.timetable.Timetable.runtime_spec`), plus the functions named in
+    ``extra`` that the generated code calls itself (``omlc_run_command``,
+    ``omlc_prev_fire`` for a lateness check, ...) and what they use."""
+    return _source_for(frozenset(roots(spec)) | frozenset(extra))

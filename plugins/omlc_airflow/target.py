@@ -12,14 +12,13 @@ all: the runner reads them from the runtime copy of the pipeline.
 from __future__ import annotations
 
 import functools
-import keyword
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 
 from omlc.codegen import jinja_escape, literal
 from omlc.diagnostics import diag
-from omlc.targets import Loss, Support, Target, Unit
+from omlc.targets import Loss, Support, Target, Unit, metadata_tags, step_names
 
 TAG_MAX_LEN = 100  # airflow.sdk.definitions.dag.TAG_MAX_LEN
 PIPELINE_TASK_ID = "run_pipeline"
@@ -127,7 +126,7 @@ class AirflowTarget(Target):
             yield diag("OML610", f"[{self.name}] catchup: true needs schedule.start_date: Airflow backfills every "
                        "fire time since the DAG's start_date", loc.value(("schedule", "catchup")),
                        "add start_date, or set catchup: false")
-        for i, tag in enumerate(self.tags(p)):
+        for i, tag in enumerate(metadata_tags(p)):
             if len(tag) > TAG_MAX_LEN:
                 at = loc.nearest(("metadata", "tags", i)) if p.metadata and i < len(p.metadata.tags) \
                     else loc.nearest(("metadata",))
@@ -218,7 +217,7 @@ class AirflowTarget(Target):
             "catchup": bool(s.catchup) if s is not None else False,
             "max_active_runs": s.concurrency if s is not None else None,
             "dagrun_timeout": s.timeout.nominal_seconds if s is not None and s.timeout is not None else None,
-            "tags": self.tags(p),
+            "tags": metadata_tags(p),
             "owner_links": {owner: "mailto:" + owner} if owner and _is_email(owner) else {},
             "owner": owner,
             "retries": retry.attempts if retry else 0,
@@ -230,18 +229,6 @@ class AirflowTarget(Target):
             "tasks": tasks,
             "edges": edges,
         }
-
-    @staticmethod
-    def tags(p) -> list[str]:
-        md = p.metadata
-        if md is None:
-            return []
-        tags = list(md.tags)
-        if md.team:
-            tags.append(f"team:{md.team}")
-        if md.criticality:
-            tags.append(f"criticality:{md.criticality}")
-        return list(dict.fromkeys(tags))
 
     def tasks(self, unit: Unit) -> tuple[list[dict], list[tuple[str, str]]]:
         p = unit.pipeline
@@ -257,13 +244,10 @@ class AirflowTarget(Target):
         if unit.granularity == "pipeline":
             env = [(k, jinja_escape(v)) for k, v in static] + dynamic + [("OMLC_STEP_ID", "")]
             return [{"var": "run_pipeline", "id": PIPELINE_TASK_ID, "command": command, "env": env}], []
-        names = {}
+        names = step_names(p.steps)
         tasks = []
-        for i, step in enumerate(p.steps, 1):
-            var = f"step_{step.id}" if step.id.isidentifier() and step.id.isascii() else f"step_{i}"
-            if keyword.iskeyword(var) or var in names.values():
-                var = f"step_{i}"
-            names[step.id] = var
+        for step in p.steps:
+            var = names[step.id]
             env = [(k, jinja_escape(v)) for k, v in static] + dynamic + [("OMLC_STEP_ID", jinja_escape(step.id))]
             tasks.append({"var": var, "id": step.id, "command": command, "env": env})
         edges = [(names[up], names[step_id]) for step_id, ups in p.effective_needs().items() for up in ups]

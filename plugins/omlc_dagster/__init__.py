@@ -1,0 +1,11 @@
+"""omlc's Dagster target, registered through the ``omlc`` entry-point group like any
+third-party target: ``omlc compile --target dagster``."""
+
+import omlc
+
+
+@omlc.hookimpl
+def register_targets(register):
+    from omlc_dagster.target import DagsterTarget
+
+    register(DagsterTarget())
