@@ -50,6 +50,8 @@ def compile_cmd(
     granularity: Granularity = typer.Option(Granularity.pipeline, "--granularity", "-g",
                                             help="pipeline: one task runs the whole pipeline; step: one task per step."),
     strict: bool = typer.Option(False, "--strict", help="Fail (and write nothing for that pipeline) on any warning or loss."),
+    check: bool = typer.Option(False, "--check", help="Write nothing; exit 1 when a generated file is missing or "
+                               "differs from what the OML gives now (for pre-commit and CI)."),
     fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format of the findings."),
     profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Profile whose params apply to validation."),
     param: Optional[List[str]] = typer.Option(None, "--param", help="Override a param for validation: NAME=VALUE."),
@@ -64,8 +66,14 @@ def compile_cmd(
     finally:
         warn_plugin_problems()
     result = compile_paths(paths, targets, out=out, granularity=granularity.value, strict=strict,
-                           profile=profile, params=parse_params(param))
+                           write=not check, check=check, profile=profile, params=parse_params(param))
     code = emit_report(result.report, fmt, strict)
+    if check:
+        for path, why in result.stale:
+            typer.echo(f"{path}: {why}: run omlc compile to update it", err=True)
+        if result.stale:
+            typer.echo(f"{len(result.stale)} generated file(s) out of date", err=True)
+        raise typer.Exit(code or (1 if result.stale else 0))
     if fmt is OutputFormat.text:
         for path in result.written:
             typer.echo(f"wrote {path}", err=True)

@@ -30,10 +30,12 @@ class CompileResult:
     report: Report
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    stale: list[tuple[str, str]] = field(default_factory=list)  # check mode: (path, "missing" | "differs")
     outputs: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (path, target) -> files
 
     def exit_code(self, strict: bool = False) -> int:
-        return self.report.exit_code(strict)
+        code = self.report.exit_code(strict)
+        return code or (1 if self.stale else 0)
 
 
 def resolve_targets(names: Iterable[str]) -> list:
@@ -54,8 +56,12 @@ def resolve_targets(names: Iterable[str]) -> list:
 
 
 def compile_paths(paths: Iterable[str], targets: list, *, out: str | None = None, granularity: str = "pipeline",
-                  strict: bool = False, write: bool = True, profile: str | None = None,
+                  strict: bool = False, write: bool = True, check: bool = False, profile: str | None = None,
                   params: Mapping[str, str] | None = None) -> CompileResult:
+    """Validate ``paths`` and compile each clean pipeline for each target. ``write``
+    writes the files (atomically; unchanged ones are left alone); ``check`` writes
+    nothing and lists in ``stale`` each file that is missing or differs from what would
+    be written now."""
     from omlc.files import write_atomic
     from omlc.project import project_for
     from omlc.targets import loss_diagnostics
@@ -87,12 +93,15 @@ def compile_paths(paths: Iterable[str], targets: list, *, out: str | None = None
             files = dict(output.files)
             files[unit.runtime_name] = runtime_copy(loaded.source.text, unit.source_path, unit.regenerate)
             result.outputs[(loaded.path, target.name)] = files
-            if write:
+            if write or check:
                 folder = output_folder(out, project, target.name, len(targets) > 1)
                 for name, text in sorted(files.items()):
                     path = os.path.join(folder, name)
                     if _same(path, text):
                         result.unchanged.append(path)
+                        continue
+                    if check:
+                        result.stale.append((path, "differs" if os.path.exists(path) else "missing"))
                         continue
                     try:
                         write_atomic(path, text)
@@ -108,12 +117,26 @@ def compile_paths(paths: Iterable[str], targets: list, *, out: str | None = None
 def make_unit(pipeline, source_text: str, source_path: str, project, target: str, granularity: str):
     from omlc.targets import Unit
 
+    source_path = shown_path(source_path, project)
     has_window = pipeline.schedule is not None and pipeline.schedule.window is not None
     regenerate = f"omlc compile {source_path} --target {target}" + (" --granularity step" if granularity == "step"
                                                                      else "")
     return Unit(pipeline=pipeline, source_text=source_text, source_path=source_path,
                 runner=project.runner(granularity, has_window), granularity=granularity,
                 regenerate=regenerate, runtime_name=pipeline.name + RUNTIME_SUFFIX)
+
+
+def shown_path(path: str, project) -> str:
+    """The source path that generated files name (header, regenerate command): relative to
+    the project file's folder when there is one, else to the working directory when the
+    file is below it, so the same pipeline compiles to the same bytes wherever omlc runs
+    from (``--check`` in pre-commit compares against what a developer wrote)."""
+    full = os.path.abspath(path)
+    base = os.path.dirname(project.path) if project.path else os.getcwd()
+    rel = os.path.relpath(full, base)
+    if rel.startswith(os.pardir + os.sep) or rel == os.pardir:
+        return path if project.path is None else full.replace(os.sep, "/")
+    return rel.replace(os.sep, "/")
 
 
 def output_folder(out: str | None, project, target: str, several: bool) -> str:

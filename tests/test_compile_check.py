@@ -1,0 +1,50 @@
+"""`omlc compile --check`: generated code up to date, for pre-commit and CI."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "pipelines" / "daily_customer_sync.oml.yaml"
+
+
+def omlc(*args: str, cwd: Path):
+    return run_cli(*args, env={"OMLC_PLUGINS": "airflow"}, cwd=cwd)
+
+
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "pipelines").mkdir()
+    shutil.copy(FIXTURE, tmp_path / "pipelines" / FIXTURE.name)
+    (tmp_path / "omlc.yaml").write_text("output:\n  airflow: dags\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_check_fails_on_missing_and_stale_files_and_writes_nothing(tmp_path):
+    root = _project(tmp_path)
+    run = omlc("compile", "--check", "pipelines", "--target", "airflow", cwd=root)
+    assert run.returncode == 1 and "daily_customer_sync.py: missing" in run.stderr
+    assert not (root / "dags").exists()
+
+    assert omlc("compile", "pipelines", "--target", "airflow", cwd=root).returncode == 0
+    run = omlc("compile", "--check", "pipelines", "--target", "airflow", cwd=root)
+    assert run.returncode == 0, run.stderr
+
+    dag = root / "dags" / "daily_customer_sync.py"
+    edited = dag.read_text(encoding="utf-8").replace('"retries": 3', '"retries": 4')
+    assert edited != dag.read_text(encoding="utf-8")
+    dag.write_text(edited, encoding="utf-8")
+    run = omlc("compile", "--check", "pipelines", "--target", "airflow", cwd=root)
+    assert run.returncode == 1 and "daily_customer_sync.py: differs" in run.stderr
+    assert dag.read_text(encoding="utf-8") == edited  # check never writes
+
+
+def test_the_same_pipeline_compiles_to_the_same_bytes_from_any_working_directory(tmp_path):
+    root = _project(tmp_path)
+    assert omlc("compile", "pipelines", "--target", "airflow", cwd=root).returncode == 0
+    text = (root / "dags" / "daily_customer_sync.py").read_text(encoding="utf-8")
+    assert "from pipelines/daily_customer_sync.oml.yaml" in text  # relative to the project file
+    # from elsewhere, with an absolute path: still up to date
+    run = omlc("compile", "--check", str(root / "pipelines"), "--target", "airflow", cwd=root.parent)
+    assert run.returncode == 0, run.stderr
