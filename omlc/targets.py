@@ -132,6 +132,11 @@ class Target:
     def support_table(self) -> list[tuple[str, Support]]:
         return sorted(self.support.items())
 
+    def support_markdown(self) -> str:
+        """The support table as a markdown table, for the target's page in docs/targets/."""
+        rows = [f"| `{name}` | {row.status} | {row.how} |" for name, row in self.support_table()]
+        return "\n".join(["| OML field | status | how |", "|---|---|---|", *rows]) + "\n"
+
 
 # OML fields a target's table speaks about: a field is "set" when the pipeline gives it a
 # value other than its default. Steps, params and profiles travel in the runtime copy.

@@ -9,6 +9,7 @@ not its plugin is installed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
@@ -94,3 +95,31 @@ def policy_for(target: str | None) -> DstPolicy:
 
 def model_names() -> list[str]:
     return list(MODELS)
+
+
+@functools.lru_cache(maxsize=4096)
+def dst_difference(target: str, expression: str, timezone_name: str, start_date: str | None) -> str | None:
+    """Where ``target``'s fire times for a cron schedule differ from OML's over the year
+    from ``start_date`` (else from now): the first such DST change, as a loss-report
+    sentence, or None. Includes the model's own caveat for the zone (:func:`model_caveat`)."""
+    from omlc.schedule.analysis import dst_hits
+    from omlc.schedule.engine import CronSchedule
+    from omlc.schedule.timetable import now, parse_start
+
+    model = MODELS[target]
+    engine = model.title.rsplit(" ", 1)[0]
+    oml = CronSchedule(expression, timezone_name)
+    tz = oml.tz
+    begin = (parse_start(start_date, tz) if start_date else None) or now()
+    end = begin + timedelta(days=366)
+    for hit in dst_hits(oml, begin, end, [model.policy]):
+        ours, theirs = hit.instants["oml"], hit.instants[target]
+        if ours != theirs:
+
+            def said(instants) -> str:
+                return " and ".join(i.astimezone(tz).strftime("%H:%M %Z") for i in instants) or "no run"
+
+            day = hit.walls[0].strftime("%Y-%m-%d")
+            return (f"at the DST change of {day}, {engine} runs at {said(theirs)} where OML runs at {said(ours)} "
+                    f"(`omlc schedule next --target {target}` shows each)")
+    return model_caveat(target, tz, begin, end)

@@ -11,9 +11,8 @@ all: the runner reads them from the runtime copy of the pipeline.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Iterable
 
 from omlc.codegen import jinja_escape, literal
@@ -134,6 +133,8 @@ class AirflowTarget(Target):
                            f"{TAG_MAX_LEN}", at, "shorten the tag")
 
     def value_losses(self, unit: Unit) -> Iterable[Loss]:
+        from omlc.schedule.targets import dst_difference
+
         p = unit.pipeline
         s = p.schedule
         if s is not None:
@@ -144,7 +145,7 @@ class AirflowTarget(Target):
                            "from start_date in elapsed time" + ("" if target.seconds % 86400 else
                                                                  ", so calendar days drift by the DST change")
                            + " and restarts its grid when the scheduler was down longer than the interval")
-            elif (note := dst_difference(target.expression, target.timezone, s.start_date)) is not None:
+            elif (note := dst_difference(self.name, target.expression, target.timezone, s.start_date)) is not None:
                 yield Loss(self.name, "schedule.expression", "approximated", note)
             if s.catchup:
                 yield Loss(self.name, "schedule.catchup", "exact", "catchup=True")
@@ -283,32 +284,6 @@ def _is_email(text: str) -> bool:
     return bool(at and local and "." in domain and not any(c.isspace() for c in text))
 
 
-@functools.lru_cache(maxsize=1024)
-def dst_difference(expression: str, timezone_name: str, start_date: str | None) -> str | None:
-    """Where Airflow's fire times differ from OML's over the next year (the first case),
-    or None. Airflow's DST decisions are modelled in omlc.schedule.targets (measured)."""
-    from omlc.schedule.analysis import dst_hits
-    from omlc.schedule.engine import CronSchedule
-    from omlc.schedule.targets import MODELS
-    from omlc.schedule.timetable import now, parse_start
-
-    oml = CronSchedule(expression, timezone_name)
-    begin = parse_start(start_date, oml.tz) if start_date else None
-    begin = begin or now()
-    for hit in dst_hits(oml, begin, begin + timedelta(days=366), [MODELS["airflow"].policy]):
-        ours, theirs = hit.instants["oml"], hit.instants["airflow"]
-        if ours != theirs:
-            tz = oml.tz
-
-            def said(instants) -> str:
-                return " and ".join(i.astimezone(tz).strftime("%H:%M %Z") for i in instants) or "no run"
-
-            day = hit.walls[0].strftime("%Y-%m-%d")
-            return (f"at the DST change of {day}, Airflow runs at {said(theirs)} where OML runs at {said(ours)} "
-                    f"(`omlc schedule next --target airflow` shows each)")
-    return None
-
-
 DOCS_INTRO = """# The Airflow target
 
 `omlc compile --target airflow` writes, per pipeline, `<name>.py` (one DAG, DAG id = the
@@ -326,14 +301,11 @@ Value-dependent losses: a cron schedule whose fire times Airflow moves at a DST 
 (approximated, with the day and times), an interval no cron expression gives
 (DeltaTriggerTimetable: approximated), a `metadata.description` ending in `.md`.
 
-| OML field | status | how |
-|---|---|---|
 """
 
 
 def support_markdown(target: AirflowTarget) -> str:
-    rows = [f"| `{name}` | {row.status} | {row.how} |" for name, row in target.support_table()]
-    return DOCS_INTRO.format(versions=target.engine_versions) + "\n".join(rows) + "\n"
+    return DOCS_INTRO.format(versions=target.engine_versions) + target.support_markdown()
 
 
 def write_docs() -> None:
