@@ -82,6 +82,39 @@ def compile_cmd(
     raise typer.Exit(code)
 
 
+@app.command("verify")
+def verify_cmd(
+    paths: List[str] = typer.Argument(..., help="OML files or directories."),
+    target: List[str] = typer.Option(..., "--target", "-t", help="A target with a reader, or all. Repeatable."),
+    generated: Optional[str] = typer.Option(None, "--generated", help="Compare this generated file (a DAG, a flow "
+                                            "module...) with the one pipeline named, instead of compiling."),
+    granularity: Granularity = typer.Option(Granularity.pipeline, "--granularity", "-g", help="pipeline or step."),
+    fmt: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="Output format of the findings."),
+) -> None:
+    """Compile, read the code back, and report every field where code and OML differ (drift,
+    OML701), at the OML field and the code's file:line."""
+    from omlc.compile import UnknownTarget, resolve_targets
+    from omlc.plugins import get_registry
+    from omlc.readback import verify_paths
+
+    try:
+        targets = resolve_targets(target)
+    except UnknownTarget as exc:
+        raise typer.BadParameter(str(exc), param_hint="--target") from None
+    finally:
+        warn_plugin_problems()
+    readers = get_registry().readers()
+    missing = [t.name for t in targets if t.name not in readers]
+    if missing and "all" not in target:
+        raise typer.BadParameter(f"no reader for {', '.join(missing)}", param_hint="--target")
+    targets = [t for t in targets if t.name in readers]
+    try:
+        report = verify_paths(paths, targets, readers, generated=generated, granularity=granularity.value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--generated") from None
+    raise typer.Exit(emit_report(report, fmt, strict=False))
+
+
 @app.command()
 def schema(
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),

@@ -170,6 +170,9 @@ _CORE_CODES = [
     ("OML603", I, "A target emulates a field: generated code does what the engine cannot."),
     ("OML610", E, "A target cannot compile this pipeline."),
     ("OML620", E, "The project file (omlc.yaml) is not valid."),
+    # OML7xx: reading generated code back (omlc.readback)
+    ("OML701", E, "Drift: generated code says something other than the OML (a hand edit, or stale code)."),
+    ("OML702", E, "Generated code cannot be read back: not Python, or not the shape the target writes."),
 ]
 # fmt: on
 

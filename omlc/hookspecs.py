@@ -51,3 +51,18 @@ def register_targets(register):
 
     All implementations are called; nothing is returned.
     """
+
+
+@hookspec
+def register_readers(register):
+    """Register readers of generated code (``omlc verify``, ``omlc import``).
+
+    Called once, when a command first needs the reader list (``omlc verify``).
+
+    ``register(reader)`` takes an instance of a :class:`omlc.readback.Reader` subclass;
+    its ``name`` is the target whose code it reads. A reader parses code with libcst and
+    must not import the engine or execute the code it reads. Registering a name twice is
+    an error reported against the second plugin.
+
+    All implementations are called; nothing is returned.
+    """

@@ -32,6 +32,7 @@ class PluginInfo:
     error: str | None = None
     rules: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
+    readers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Registry:
     manager: pluggy.PluginManager
     plugins: dict[str, PluginInfo]
     _rules: dict[str, Any] | None = None
+    _readers: dict[str, Any] | None = None
     _targets: dict[str, Any] | None = None
 
     @property
@@ -54,6 +56,11 @@ class Registry:
         if self._targets is None:
             self._targets = self._collect("register_targets", "targets")
         return self._targets
+
+    def readers(self) -> dict[str, Any]:
+        if self._readers is None:
+            self._readers = self._collect("register_readers", "readers")
+        return self._readers
 
     def _collect(self, hook_name: str, attr: str) -> dict[str, Any]:
         found: dict[str, Any] = {}

@@ -128,13 +128,31 @@ def test_a_crashing_rule_becomes_a_diagnostic():
 def test_every_hookspec_is_documented_and_tested():
     specs = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
              if hasattr(fn, "omlc_spec")]
-    assert specs == ["register_rules", "register_targets"]
+    assert specs == ["register_readers", "register_rules", "register_targets"]
     for name in specs:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         assert "Called" in doc and "register(" in doc, f"{name} needs a contract docstring"
     tested = {"register_rules": test_third_party_rule_runs_and_broken_plugins_are_isolated,
-              "register_targets": test_targets_hook_registers}
+              "register_targets": test_targets_hook_registers,
+              "register_readers": test_readers_hook_registers}
     assert set(tested) == set(specs)
+
+
+def test_readers_hook_registers():
+    class FakeReader:
+        name = "example"
+
+    class ReaderPlugin:
+        from omlc.hookspecs import hookimpl
+
+        @staticmethod
+        @hookimpl
+        def register_readers(register):
+            register(FakeReader())
+
+    registry = load_registry(entry_points=False, extra=[("example-plugin", ReaderPlugin)])
+    assert list(registry.readers()) == ["example"]
+    assert registry.plugins["example-plugin"].readers == ["example"]
 
 
 def test_targets_hook_registers():

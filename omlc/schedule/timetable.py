@@ -176,10 +176,7 @@ class Timetable:
             spec["interval"] = {"days": every.days, "seconds": every.seconds,
                                 "anchor": canonical(self.fires.anchor).isoformat()}
         else:
-            c = self.fires.spec
-            spec["cron"] = {"minutes": sorted(c.minutes), "hours": sorted(c.hours), "days": sorted(c.days),
-                            "months": sorted(c.months), "weekdays": sorted(c.weekdays),
-                            "dom_star": c.dom_star, "dow_star": c.dow_star, "wildcard": c.wildcard_job}
+            spec["cron"] = cron_fields(self.fires.spec)
         if self.schedule.window is not None:
             spec["window"] = _window_spec(self.schedule.window)
         return spec
@@ -194,6 +191,14 @@ class Timetable:
         start = resolve_wall(datetime.combine(day, datetime.min.time()), self.tz)
         end = resolve_wall(datetime.combine(day + timedelta(days=1), datetime.min.time()), self.tz)
         return [t for t in self.fires.between(start - timedelta(microseconds=1), end) if t < end]
+
+
+def cron_fields(c) -> dict:
+    """A parsed cron expression (:class:`omlc.schedule.cron.CronSpec`) as the expanded
+    fields of the runtime spec: equal for expressions that fire alike."""
+    return {"minutes": sorted(c.minutes), "hours": sorted(c.hours), "days": sorted(c.days),
+            "months": sorted(c.months), "weekdays": sorted(c.weekdays),
+            "dom_star": c.dom_star, "dow_star": c.dow_star, "wildcard": c.wildcard_job}
 
 
 def _window_spec(window) -> dict:

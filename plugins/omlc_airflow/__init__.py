@@ -9,3 +9,10 @@ def register_targets(register):
     from omlc_airflow.target import AirflowTarget
 
     register(AirflowTarget())
+
+
+@omlc.hookimpl
+def register_readers(register):
+    from omlc_airflow.reader import AirflowReader
+
+    register(AirflowReader())

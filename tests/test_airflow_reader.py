@@ -1,0 +1,113 @@
+"""Reading Airflow DAGs back (plugins/omlc_airflow/reader.py) and `omlc verify`: every
+fixture round-trips, and each kind of hand edit is reported as drift at its line."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from omlc.compile import compile_paths
+from omlc.readback import facts, verify
+from omlc.validate import load_file
+from omlc_airflow.reader import AirflowReader
+from omlc_airflow.target import AirflowTarget
+from tests.conftest import run_cli
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pipelines"
+INTERVAL = '''oml_version: "0.2.0"
+name: every_2h
+schedule: {type: interval, expression: 2h, timezone: Europe/Berlin, start_date: "2024-01-01T01:30",
+  window: {type: tumbling}, retry: {attempts: 2, delay: 30, backoff: linear}}
+steps: [{id: a, component: mysql.extractor, mode: read}]
+'''
+
+
+def _compiled(path: Path, granularity: str) -> tuple:
+    result = compile_paths([str(path)], [AirflowTarget()], write=False, granularity=granularity)
+    files = result.outputs[(str(path), "airflow")]
+    name = next(n for n in files if n.endswith(".py"))
+    return load_file(str(path)).pipeline, files[name]
+
+
+def _all_pipelines(tmp_path: Path) -> list[Path]:
+    extra = tmp_path / "every_2h.oml.yaml"
+    extra.write_text(INTERVAL, encoding="utf-8")
+    return sorted(FIXTURES.glob("*.oml.yaml")) + [extra]
+
+
+@pytest.mark.parametrize("granularity", ["pipeline", "step"])
+def test_every_fixture_reads_back_without_drift(tmp_path, granularity):
+    reader = AirflowReader()
+    for path in _all_pipelines(tmp_path):
+        pipeline, code = _compiled(path, granularity)
+        got = reader.read(code, "dag.py")
+        assert got.diagnostics == [], path
+        expected = reader.expected(pipeline, granularity)
+        assert {k: got.facts[k] for k in expected if k in got.facts} == {
+            k: expected[k] for k in expected if k in got.facts}, path
+        missing = set(expected) - set(got.facts)
+        assert not missing, (path, missing)  # every fact is read, none is assumed
+        assert verify(pipeline, reader, code, "dag.py") == []
+
+
+EDITS = [
+    # (what, pattern in the generated DAG, replacement, fact reported)
+    ("retries", r'"retries": 3', '"retries": 5', "schedule.retry.attempts"),
+    ("cron", r"CronTriggerTimetable\('0 2 \* \* \*'", "CronTriggerTimetable('0 3 * * *'", "schedule.cron"),
+    ("timezone", r"timezone='UTC'\)", "timezone='Europe/Prague')", "schedule.timezone"),
+    ("owner", r'"owner": \'data-team@company.com\'', '"owner": \'someone@company.com\'', "metadata.owner"),
+    ("window offset", r"'offset': \[0, -3600\]", "'offset': [0, -7200]", "schedule.window"),
+    ("dependency edge", r"step_extract_customers >> step_clean_customers",
+     "step_extract_customers >> step_load_customers", "steps.load_customers.needs"),
+    ("retry delays", r"OmlcRetryDelays\(\[300, 600, 1200\]\)", "OmlcRetryDelays([300, 600, 600])",
+     "schedule.retry.delays"),
+    ("timeout", r"dagrun_timeout=timedelta\(seconds=3600\)", "dagrun_timeout=timedelta(hours=2)",
+     "schedule.timeout"),
+]
+
+
+@pytest.mark.parametrize("what,pattern,replacement,fact", EDITS, ids=[e[0] for e in EDITS])
+def test_a_hand_edit_is_drift_at_its_line(tmp_path, what, pattern, replacement, fact):
+    source = tmp_path / "daily_customer_sync.oml.yaml"
+    shutil.copy(FIXTURES / source.name, source)
+    _, code = _compiled(source, "step")
+    edited, count = re.subn(pattern, replacement, code)
+    assert count == 1, what
+    line = next(i for i, text in enumerate(edited.splitlines(), 1) if replacement in text)
+    dag = tmp_path / "daily_customer_sync.py"
+    dag.write_text(edited, encoding="utf-8")
+    run = run_cli("verify", str(source), "--target", "airflow", "--generated", str(dag),
+                  env={"OMLC_PLUGINS": "airflow"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    drift = [ln for ln in run.stdout.splitlines() if "error OML701" in ln]
+    # one edit, one fact (moving an edge also takes it from the step it came into)
+    assert len(drift) == (2 if what == "dependency edge" else 1), run.stdout
+    assert any(f"] {fact}: the code at {dag}:{line}:" in d for d in drift), drift
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_verify_compiles_and_finds_no_drift(tmp_path):
+    run = run_cli("verify", str(FIXTURES), "--target", "airflow", "-g", "step", env={"OMLC_PLUGINS": "airflow"})
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("text,message", [
+    ("with DAG(\n", "not Python"),
+    ("x = 1\n", "no `with DAG(...)` block"),
+])
+def test_unreadable_code_is_a_located_diagnostic(tmp_path, text, message):
+    dag = tmp_path / "dag.py"
+    dag.write_text(text, encoding="utf-8")
+    run = run_cli("verify", str(FIXTURES / "daily_customer_sync.oml.yaml"), "--target", "airflow", "--generated",
+                  str(dag), env={"OMLC_PLUGINS": "airflow"})
+    assert run.returncode == 1 and "OML702" in run.stdout and message in run.stdout, run.stdout
+    assert f"{dag}:" in run.stdout and "Traceback" not in run.stderr
+
+
+def test_facts_are_semantic():
+    """The same schedule written two ways is the same fact."""
+    a = load_file(str(FIXTURES / "daily_customer_sync.oml.yaml")).pipeline
+    assert facts(a)["schedule.cron"]["hours"] == [2]
