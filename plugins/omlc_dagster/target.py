@@ -1,0 +1,369 @@
+"""The Dagster 1.13 target: one module per pipeline with a job of ops, a schedule and ``defs``.
+
+What the generated module does with each OML field is in :attr:`DagsterTarget.support`
+(and in docs/targets/dagster.md, which a test keeps equal to it). Ops, not assets: an OML
+pipeline is a graph of commands with no declared data products (lineage is not emitted
+yet), which is what a job of ops is; assets would invent asset keys OML does not give.
+Every value is a Python literal (:func:`omlc.codegen.literal`); SQL and other step configs
+never enter the module: the runner reads them from the runtime copy of the pipeline. Each op
+runs the project's runner command through the embedded ``omlc_run_command``, which also
+stops it at the run's deadline (Dagster ops have no timeout). Dagster names must match
+``^[A-Za-z0-9_]+$``: other pipeline names are renamed deterministically (reported) and kept
+as the tag ``omlc/pipeline``. Settings Dagster reads only from the instance (run
+monitoring for ``dagster/max_runtime``, run concurrency) go to ``<name>.dagster.yaml``, a
+fragment to merge into the instance's dagster.yaml.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import keyword
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from omlc.codegen import literal
+from omlc.diagnostics import diag
+from omlc.targets import Loss, Support, Target, Unit, step_names
+
+# dagster._core.definitions.utils (1.13.28)
+VALID_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+DISALLOWED_NAMES = frozenset(keyword.kwlist) | {
+    "arg_dict", "async", "await", "bool", "conf", "config", "context", "dict", "float", "input",
+    "input_arg_dict", "int", "meta", "output", "output_arg_dict", "str", "type",
+}
+# dagster._utils.tags (1.13.28): keys outside this are deprecated (a warning at import)
+VALID_TAG_KEY = re.compile(r"^([A-Za-z0-9_.-]{1,63}/)?[A-Za-z0-9_.-]{1,63}$")
+SYSTEM_TAG_PREFIX = "dagster/"
+PIPELINE_TAG = "omlc/pipeline"
+CONCURRENCY_TAG = "omlc/concurrency_key"
+MAX_RUNTIME_TAG = "dagster/max_runtime"
+PIPELINE_OP = "run_pipeline"
+FRAGMENT_SUFFIX = ".dagster.yaml"
+
+
+def dagster_name(name: str) -> str:
+    """A valid Dagster name for a pipeline: the name itself when Dagster accepts it, else
+    the name with every other character as ``_`` plus 8 hex digits of its sha256 (so two
+    names that differ only in those characters stay apart)."""
+    if VALID_NAME.match(name) and name not in DISALLOWED_NAMES:
+        return name
+    safe = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return f"{safe}_{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
+
+
+@dataclass(frozen=True)
+class DagsterSchedule:
+    """The cron schedule a pipeline schedule becomes; ``grid`` is True when the schedule
+    function keeps only the ticks on OML's interval grid (intervals no cron gives)."""
+
+    expression: str
+    timezone: str
+    grid: bool = False
+
+
+def dagster_schedule(schedule) -> DagsterSchedule:
+    """How OML's schedule is expressed as a Dagster cron schedule.
+
+    Cron expressions are emitted normalised (presets expanded, ``a-a`` as ``a``) in the
+    schedule's timezone. Intervals become the cron expression with the same fire times
+    where one exists: absolute intervals dividing an hour or a day (in UTC), one day or one
+    week (at the anchor's local time). Other intervals tick every minute (absolute ones, in
+    UTC) or every day at the anchor's local time (whole days), and the schedule function
+    keeps only the ticks on OML's grid."""
+    from omlc.schedule.cron import parse_cron
+    from omlc.schedule.timetable import Timetable
+
+    if schedule.type == "cron":
+        return DagsterSchedule(parse_cron(schedule.expression).normalized(), schedule.timezone)
+    fires = Timetable(schedule).fires
+    every, anchor = fires.every, fires.anchor
+    if every.seconds:
+        s = every.seconds
+        if s % 60 == 0 and 3600 % s == 0:
+            step, first = s // 60, anchor.minute % (s // 60)
+            minute = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-59/{step}")
+            return DagsterSchedule(f"{minute} * * * *", "UTC")
+        if s % 3600 == 0 and 86400 % s == 0:
+            step, first = s // 3600, anchor.hour % (s // 3600)
+            hour = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-23/{step}")
+            return DagsterSchedule(f"{anchor.minute} {hour} * * *", "UTC")
+        return DagsterSchedule("* * * * *", "UTC", grid=True)
+    local = anchor.astimezone(fires.tz)
+    if every.days == 7:
+        weekday = (local.weekday() + 1) % 7
+        return DagsterSchedule(f"{local.minute} {local.hour} * * {weekday}", schedule.timezone)
+    return DagsterSchedule(f"{local.minute} {local.hour} * * *", schedule.timezone, grid=every.days != 1)
+
+
+def dagster_tags(pipeline, job_name: str) -> tuple[dict[str, str], list[str]]:
+    """The job's tags, and the OML tags that could not be tag keys. OML tags that are valid
+    Dagster tag keys become keys with an empty value (how Dagster shows a plain tag); others
+    (and those that would clash with omlc's keys) become the value of ``omlc/tag.<n>``."""
+    p = pipeline
+    md = p.metadata
+    s = p.schedule
+    tags: dict[str, str] = {PIPELINE_TAG: p.name}
+    if md is not None:
+        if md.owner:
+            tags["owner"] = md.owner
+        if md.team:
+            tags["team"] = md.team
+        if md.criticality:
+            tags["criticality"] = md.criticality
+    if s is not None and s.timeout is not None:
+        tags[MAX_RUNTIME_TAG] = str(s.timeout.nominal_seconds)
+    if s is not None and s.concurrency is not None:
+        tags[CONCURRENCY_TAG] = job_name
+    moved = []
+    for i, tag in enumerate(md.tags if md is not None else [], 1):
+        if VALID_TAG_KEY.match(tag) and not tag.startswith(SYSTEM_TAG_PREFIX) and tag not in tags:
+            tags[tag] = ""
+        elif tag not in moved:
+            tags[f"omlc/tag.{i}"] = tag
+            moved.append(tag)
+    return tags, moved
+
+
+class DagsterTarget(Target):
+    name = "dagster"
+    title = "Dagster 1.13"
+    engine_versions = "dagster 1.13 (tested with 1.13.28)"
+    support = {
+        "name": Support("exact", "job name; a name Dagster rejects (outside [A-Za-z0-9_], or a Python keyword) "
+                                 "becomes the name with `_` for each other character plus 8 hex digits of its "
+                                 "sha256 (reported as approximated); the original is the tag omlc/pipeline"),
+        "description": Support("exact", "job description"),
+        "schedule.type": Support("exact", "cron: cron_schedule; interval: the cron expression with the same fire "
+                                          "times, else a tick every minute (or day) that the schedule function "
+                                          "filters to OML's grid"),
+        "schedule.expression": Support("exact", "cron_schedule (normalised 5-field expression)"),
+        "schedule.timezone": Support("exact", "execution_timezone"),
+        "schedule.start_date": Support("emulated", "Dagster schedules have no start: the schedule function skips "
+                                                   "ticks before it (SkipReason)"),
+        "schedule.end_date": Support("emulated", "Dagster schedules have no end: the schedule function skips "
+                                                 "ticks after it (SkipReason)"),
+        "schedule.retry": Support("exact", "each op raises RetryRequested with OML's delay for that retry (Dagster's "
+                                           "own EXPONENTIAL backoff is delay*(2^n-1)); the op's RetryPolicy carries "
+                                           "the number of retries"),
+        "schedule.timeout": Support("emulated", "Dagster ops have no timeout: the op stops the runner's process "
+                                                "group at the run's deadline (run start + timeout, retries "
+                                                "included); also the tag dagster/max_runtime, which Dagster "
+                                                "enforces when run monitoring is on (<name>.dagster.yaml)"),
+        "schedule.concurrency": Support("approximated", "cannot be set in code: tag omlc/concurrency_key and a "
+                                                        "tag_concurrency_limits entry in <name>.dagster.yaml, "
+                                                        "effective once merged into the instance's dagster.yaml"),
+        "schedule.catchup": Support("approximated", "a schedule without partitions: after downtime Dagster "
+                                                    "launches the latest missed tick once (OML's catchup: false "
+                                                    "runs none)"),
+        "schedule.window": Support("emulated", "computed at run time by the generated op from the fire time "
+                                               "(run config fire_time, set by the schedule from "
+                                               "scheduled_execution_time; the run's start for manual runs), with "
+                                               "omlc's window code; passed as OMLC_WINDOW_START/END"),
+        "metadata.owner": Support("approximated", "tag owner (Dagster's job `owners` is beta and warns, and "
+                                                  "accepts only e-mail addresses and team: names)"),
+        "metadata.team": Support("exact", "tag team"),
+        "metadata.criticality": Support("exact", "tag criticality"),
+        "metadata.tags": Support("exact", "a tag key with an empty value each; a tag that is not a valid Dagster "
+                                          "tag key becomes the value of omlc/tag.<n> (approximated, reported)"),
+        "metadata.description": Support("exact", "job metadata description (markdown)"),
+        "metadata.sla": Support("unsupported", "not emitted yet (FreshnessPolicy applies to assets only)"),
+        "metadata.tests": Support("unsupported", "not emitted yet (asset checks are planned)"),
+        "metadata.lineage": Support("unsupported", "not emitted yet (asset dependencies are planned)"),
+        "metadata.notifications": Support("unsupported", "not emitted yet (run_failure_sensor is planned)"),
+        "metadata.intent": Support("unsupported", "informational; kept in the runtime copy only"),
+        "metadata.generated_by": Support("unsupported", "informational; kept in the runtime copy only"),
+        "metadata.created_at": Support("unsupported", "informational; kept in the runtime copy only"),
+        "metadata.source": Support("unsupported", "informational; kept in the runtime copy only"),
+    }
+
+    # -- checks ------------------------------------------------------------------------
+    def problems(self, unit: Unit):
+        p = unit.pipeline
+        s = p.schedule
+        if s is not None and s.type == "interval":
+            anchor = _interval_anchor(s)
+            if anchor.second or anchor.microsecond:
+                yield diag("OML610", f"[{self.name}] the interval's start_date has seconds; Dagster schedules tick "
+                           "on whole minutes", p.locations.value(("schedule", "start_date")),
+                           "start on a whole minute")
+
+    def value_losses(self, unit: Unit) -> Iterable[Loss]:
+        from omlc.schedule.targets import dst_difference
+
+        p = unit.pipeline
+        s = p.schedule
+        job = dagster_name(p.name)
+        if job != p.name:
+            yield Loss(self.name, "name", "approximated",
+                       f"Dagster names allow only [A-Za-z0-9_] and no Python keywords: the job is {job!r}, "
+                       f"schedule {job + '_schedule'!r}; the original name is the tag {PIPELINE_TAG}")
+        if s is not None:
+            mapped = dagster_schedule(s)
+            if mapped.grid:
+                yield Loss(self.name, "schedule.expression", "emulated",
+                           f"no cron expression gives every {s.expression.strip()}: the schedule ticks at "
+                           f"{mapped.expression!r} and its function keeps the ticks on OML's grid")
+            note = dst_difference(self.name, mapped.expression, mapped.timezone, s.start_date)
+            if note is not None:
+                yield Loss(self.name, "schedule.expression", "approximated", note)
+            if s.catchup:
+                yield Loss(self.name, "schedule.catchup", "unsupported",
+                           "catchup: true: a schedule without partitions launches only the latest missed tick "
+                           "after downtime (a backfill of every missed fire time needs partitions)")
+        _, moved = dagster_tags(p, job)
+        if moved:
+            yield Loss(self.name, "metadata.tags", "approximated",
+                       f"not valid Dagster tag keys, so tag values of omlc/tag.<n>: {moved!r}")
+
+    # -- emit --------------------------------------------------------------------------
+    def emit(self, unit: Unit) -> dict[str, str]:
+        from omlc import __version__
+        from omlc.codegen import header, template_environment
+        from omlc.runtime.embed import runtime_source
+
+        env = template_environment("omlc_dagster")
+        values = self.values(unit)
+        head = header(unit.source_path, unit.source_text, unit.regenerate, __version__)
+        extra = ("omlc_run_command",) + (("omlc_prev_fire", "_omlc_interval_prev") if values["grid"] else ())
+        files = {f"{unit.pipeline.name}.py": env.get_template("job.py.j2").render(
+            header=head, runtime=runtime_source(values["spec"], extra=extra), **values)}
+        if values["max_runtime"] is not None or values["concurrency"] is not None:
+            files[unit.pipeline.name + FRAGMENT_SUFFIX] = env.get_template("dagster.yaml.j2").render(
+                header=head, yaml=_yaml_string, **values)
+        return files
+
+    def values(self, unit: Unit) -> dict:
+        """Everything the templates need; code fragments are built from literals only."""
+        from omlc.schedule.timetable import Timetable, retry_delays
+
+        p = unit.pipeline
+        s = p.schedule
+        md = p.metadata
+        job = dagster_name(p.name)
+        timetable = Timetable(s) if s is not None else None
+        mapped = dagster_schedule(s) if s is not None else None
+        delays = retry_delays(s.retry if s is not None else None)
+        tags, _ = dagster_tags(p, job)
+        ops = self.ops(unit, job)
+        return {
+            "title": self.title,
+            "source_name": p.name,
+            "job_name": job,
+            "schedule_name": job + "_schedule",
+            "runtime_name": unit.runtime_name,
+            "description": p.description,
+            "md_description": md.description if md is not None else None,
+            "tags": tags,
+            "cron": mapped.expression if mapped else None,
+            "timezone": mapped.timezone if mapped else None,
+            "grid": bool(mapped and mapped.grid),
+            "start": _utc_iso(timetable.start) if timetable is not None and timetable.start else None,
+            "end": _utc_iso(timetable.end) if timetable is not None and timetable.end else None,
+            "retry_delays": delays,
+            "max_runtime": s.timeout.nominal_seconds if s is not None and s.timeout is not None else None,
+            "concurrency": s.concurrency if s is not None else None,
+            "concurrency_tag": CONCURRENCY_TAG,
+            "spec": timetable.runtime_spec() if timetable is not None else {"timezone": "UTC"},
+            "command": unit.runner.shell(),
+            "ops": ops,
+            "op_names": [op["name"] for op in ops],
+            "needed": sorted({up for op in ops for up in op["ups"]}),
+        }
+
+    def ops(self, unit: Unit, job: str) -> list[dict]:
+        """The ops in an order where each comes after its upstreams: name (unique in a
+        code location: prefixed with the job name), the Python function name, step id and
+        upstream function names."""
+        p = unit.pipeline
+        if unit.granularity == "pipeline":
+            return [{"name": f"{job}__{PIPELINE_OP}", "var": PIPELINE_OP, "step_id": "", "ups": []}]
+        names = step_names(p.steps)
+        needs = p.effective_needs()
+        done: dict[str, None] = {}
+        while len(done) < len(p.steps):  # needs are acyclic (validated): a stable topological order
+            for step in p.steps:
+                if step.id not in done and all(u in done for u in needs[step.id]):
+                    done[step.id] = None
+        return [{"name": f"{job}__{names[i]}", "var": names[i], "step_id": i,
+                 "ups": [names[u] for u in needs[i]]} for i in done]
+
+
+def _interval_anchor(schedule) -> datetime:
+    from omlc.schedule.timetable import Timetable
+
+    return Timetable(schedule).fires.anchor
+
+
+def _utc_iso(moment: datetime) -> str:
+    from datetime import timezone
+
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+def _yaml_string(text: str) -> str:
+    """A YAML double-quoted scalar (JSON's string syntax is YAML's)."""
+    import json
+
+    return json.dumps(text)
+
+
+DOCS_INTRO = """# The Dagster target
+
+`omlc compile --target dagster` writes, per pipeline, `<name>.py` (a job of ops, its
+schedule and `defs = dg.Definitions(...)`), `<name>.runtime.yaml` (the runtime copy of the
+pipeline the ops run) and, when the pipeline sets `schedule.timeout` or
+`schedule.concurrency`, `<name>.dagster.yaml`: a fragment to merge into the Dagster
+instance's `dagster.yaml` (run monitoring, so that `dagster/max_runtime` is enforced, and a
+`tag_concurrency_limits` entry; Dagster reads both from the instance only). Generated code
+targets {versions}; it imports only Dagster and the standard library, and never uses
+`from __future__ import annotations`.
+
+- **Ops, not assets.** An OML pipeline is a graph of commands without declared data
+  products; a job of ops says exactly that. Each op runs the runner command from
+  `omlc.yaml` (default `osiris run ...`) with the OMLC_* environment variables, through
+  the embedded `omlc_run_command` (its own process group, stopped at the run's deadline).
+- **Names.** Dagster names match `^[A-Za-z0-9_]+$`. A pipeline name that does not (or is a
+  Python keyword) becomes the name with `_` for each other character plus 8 hex digits of
+  its sha256 (`adversarial.injection-test_01` -> `adversarial_injection_test_01_<hash>`);
+  the original name is the tag `omlc/pipeline`. The schedule is `<job>_schedule`; ops are
+  `<job>__run_pipeline`, or `<job>__step_<id>` per step (op names must be unique in a
+  code location).
+- **Fire time.** The schedule function passes `context.scheduled_execution_time` (ISO
+  8601) as the op config `fire_time` in the run config. A manual run (launchpad,
+  `execute_in_process`, no schedule tick) leaves `fire_time` empty and the fire time is the
+  run's start time (from the run record; the same for every op of the run). Set
+  `fire_time` in the run config to rerun a past fire time. The window is computed from it
+  at run time by the same code `omlc schedule preview` uses.
+- **Retries.** Dagster's EXPONENTIAL backoff is delay*(2^n-1), not OML's delay*2^(n-1):
+  the op raises `RetryRequested(seconds_to_wait=...)` with OML's delay for each retry.
+- **Timeout.** `dagster/max_runtime` needs run monitoring (the fragment); the op also
+  stops the runner itself at the run's deadline, and a run past it fails without retries.
+- **Catchup.** A schedule without partitions launches only the latest missed tick after
+  downtime.
+
+How each OML field is expressed (this table is the loss report's source; a test keeps it
+equal to the code). A field set in a pipeline that is not `exact` is reported by
+`omlc compile` at its location; `--strict` fails on approximated and unsupported ones.
+Value-dependent losses: a pipeline name Dagster rejects (renamed: approximated), a cron
+schedule whose fire times Dagster moves at a DST change or a zone whose DST changes Dagster
+mis-handles (approximated), an interval no cron expression gives (emulated), `catchup:
+true` (unsupported), tags that are not valid Dagster tag keys (approximated).
+
+| OML field | status | how |
+|---|---|---|
+"""
+
+
+def support_markdown(target: DagsterTarget) -> str:
+    rows = [f"| `{name}` | {row.status} | {row.how} |" for name, row in target.support_table()]
+    return DOCS_INTRO.format(versions=target.engine_versions) + "\n".join(rows) + "\n"
+
+
+def write_docs() -> None:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "targets" / "dagster.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(support_markdown(DagsterTarget()), encoding="utf-8")
