@@ -115,6 +115,59 @@ def verify_cmd(
     raise typer.Exit(emit_report(report, fmt, strict=False))
 
 
+@app.command("import")
+def import_cmd(
+    file: str = typer.Argument(..., help="A generated file (an Airflow DAG written by omlc compile)."),
+    source: str = typer.Option("airflow", "--from", help="The target whose code FILE is."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write OML here (updated in place when it "
+                                         "exists: comments, key order and quoting are kept); default stdout."),
+) -> None:
+    """OML from generated code: name, schedule and metadata from the operative code, steps from
+    the runtime copy beside it."""
+    from omlc.importer import dump, import_code
+    from omlc.plugins import get_registry
+    from omlc.validate import Report
+
+    readers = get_registry().readers()
+    warn_plugin_problems()
+    if source not in readers:
+        raise typer.BadParameter(f"no reader for {source!r} (installed: {', '.join(sorted(readers)) or 'none'})",
+                                 param_hint="--from")
+    try:
+        with open(file, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(f"omlc: cannot read {file}: {getattr(exc, 'strerror', None) or exc}", err=True)
+        raise typer.Exit(2) from None
+    document, found, granularity = import_code(text, file, readers[source])
+    if found:
+        emit_report(Report(diagnostics=found), OutputFormat.text, strict=False, err=True)
+    if document is None:
+        raise typer.Exit(1)
+    existing = None
+    if output is not None:
+        try:
+            with open(output, encoding="utf-8") as fh:
+                existing = fh.read()
+        except FileNotFoundError:
+            existing = None
+        except (OSError, UnicodeDecodeError) as exc:
+            typer.echo(f"omlc: cannot read {output}: {getattr(exc, 'strerror', None) or exc}", err=True)
+            raise typer.Exit(2) from None
+    result = dump(document, existing, granularity)
+    if output is None:
+        typer.echo(result, nl=False)
+        raise typer.Exit(0)
+    from omlc.files import write_atomic
+
+    try:
+        write_atomic(output, result)
+    except OSError as exc:
+        typer.echo(f"omlc: cannot write {output}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {output}", err=True)
+
+
 @app.command()
 def schema(
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),

@@ -173,6 +173,7 @@ _CORE_CODES = [
     # OML7xx: reading generated code back (omlc.readback)
     ("OML701", E, "Drift: generated code says something other than the OML (a hand edit, or stale code)."),
     ("OML702", E, "Generated code cannot be read back: not Python, or not the shape the target writes."),
+    ("OML703", W, "Imported code does something OML cannot say exactly, or lacks what OML needs."),
 ]
 # fmt: on
 

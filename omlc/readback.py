@@ -96,6 +96,7 @@ class Readback:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     granularity: str = "pipeline"
     shown: dict[str, str] = field(default_factory=dict)  # how a fact reads in the code, when not its value
+    extra: dict[str, Any] = field(default_factory=dict)  # for import only: the cron text as written
 
     def put(self, key: str, value: Any, span: Span | None, shown: str | None = None) -> None:
         self.facts[key] = value

@@ -184,6 +184,7 @@ class _Walk:
             except (CronError, TypeError, AttributeError):
                 self.unreadable("the cron expression", pos[0])
                 return
+            self.rb.extra["expression"] = expr
             if self.spec is not None and "interval" in self.spec:
                 put("airflow.timetable", ["cron", expr, tz], at)
             else:

@@ -1,0 +1,160 @@
+"""`omlc import` from Airflow DAGs that omlc wrote: OML -> DAG -> OML keeps every fact the
+target expresses (fixtures, and random pipelines), an existing OML file is updated in
+place, and what cannot be read is a located finding."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from omlc.compile import compile_paths, make_unit, runtime_copy
+from omlc.importer import dump, import_code, infer_retry
+from omlc.project import Project
+from omlc.readback import facts
+from omlc.schedule.timetable import retry_delays
+from omlc.validate import load_file, load_text
+from omlc_airflow.reader import AirflowReader
+from omlc_airflow.target import AirflowTarget
+from tests.conftest import run_cli
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pipelines"
+
+
+def _round_trip(path: Path, out: Path, granularity: str):
+    result = compile_paths([str(path)], [AirflowTarget()], out=str(out), granularity=granularity)
+    assert result.exit_code() == 0
+    original = load_file(str(path)).pipeline
+    dag = out / f"{original.name}.py"
+    document, found, _ = import_code(dag.read_text(encoding="utf-8"), str(dag), AirflowReader())
+    assert [d for d in found if d.severity.value == "error"] == []
+    back = load_text(dump(document, None), "imported.oml.yaml")
+    assert back.pipeline is not None, [str(d) for d in back.diagnostics]
+    return original, back.pipeline
+
+
+@pytest.mark.parametrize("granularity", ["pipeline", "step"])
+def test_every_fixture_round_trips(tmp_path, granularity):
+    for path in sorted(FIXTURES.glob("*.oml.yaml")):
+        original, back = _round_trip(path, tmp_path / path.stem, granularity)
+        assert facts(back, granularity) == facts(original, granularity), path
+        # steps and params come back from the runtime copy, window references restored
+        assert [s.model_dump() for s in back.steps] == [s.model_dump() for s in original.steps], path
+        assert back.params == original.params, path
+
+
+def test_an_existing_oml_file_is_updated_in_place(tmp_path):
+    source = tmp_path / "daily_customer_sync.oml.yaml"
+    shutil.copy(FIXTURES / source.name, source)
+    out = tmp_path / "dags"
+    assert compile_paths([str(source)], [AirflowTarget()], out=str(out)).exit_code() == 0
+    dag = out / "daily_customer_sync.py"
+    dag.write_text(dag.read_text(encoding="utf-8").replace('"retries": 3', '"retries": 4').replace(
+        "OmlcRetryDelays([300, 600, 1200])", "OmlcRetryDelays([300, 600, 1200, 2400])"), encoding="utf-8")
+    before = source.read_text(encoding="utf-8")
+    run = run_cli("import", str(dag), "-o", str(source), env={"OMLC_PLUGINS": "airflow"})
+    assert run.returncode == 0, run.stderr
+    after = source.read_text(encoding="utf-8")
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    assert len(before.splitlines()) == len(after.splitlines())
+    assert changed == [("    attempts: 3", "    attempts: 4")], changed
+    assert "# Daily at 2 AM" in after  # the user's comments stay
+
+
+def test_without_the_runtime_copy_steps_come_from_the_tasks(tmp_path):
+    out = tmp_path / "dags"
+    compile_paths([str(FIXTURES / "daily_customer_sync.oml.yaml")], [AirflowTarget()], out=str(out),
+                  granularity="step")
+    (out / "daily_customer_sync.runtime.yaml").unlink()
+    run = run_cli("import", str(out / "daily_customer_sync.py"), env={"OMLC_PLUGINS": "airflow"})
+    assert run.returncode == 0 and "warning OML703" in run.stderr and "no runtime copy" in run.stderr
+    back = load_text(run.stdout).pipeline
+    assert back is not None  # valid OML (components "unknown" are a warning there)
+    assert [(s.id, s.needs or []) for s in back.steps] == [("extract_customers", []),
+                                                     ("clean_customers", ["extract_customers"]),
+                                                     ("load_customers", ["clean_customers"])]
+
+
+@pytest.mark.parametrize("text,code", [("def broken(:\n", "OML702"), ("print('hello')\n", "OML702")])
+def test_unreadable_files_are_findings_not_tracebacks(tmp_path, text, code):
+    bad = tmp_path / "dag.py"
+    bad.write_text(text, encoding="utf-8")
+    run = run_cli("import", str(bad), env={"OMLC_PLUGINS": "airflow"})
+    assert run.returncode == 1 and code in run.stderr and f"{bad}:" in run.stderr
+    assert "Traceback" not in run.stderr
+    missing = run_cli("import", str(tmp_path / "nope.py"), env={"OMLC_PLUGINS": "airflow"})
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize("delays", [[], [60], [60, 60, 60], [30, 60, 90], [10, 20, 40, 80], [10, 20, 40, 40],
+                                    [5, 10, 15, 15]])
+def test_retry_timelines_map_back_to_oml_backoffs(delays):
+    block, exact = infer_retry(delays)
+    assert exact
+    pipeline = load_text('oml_version: "0.2.0"\nname: x\nschedule:\n  expression: "0 1 * * *"\n  retry: '
+                         + repr(block).replace("'", '"') + "\nsteps: [{id: a, component: mysql.extractor, mode: read}]\n")
+    assert retry_delays(pipeline.pipeline.schedule.retry) == delays
+
+
+# -- random pipelines ----------------------------------------------------------------------
+NASTY = st.sampled_from(["", "ümlaut ☃", "{{ x }} {% y %}", "'\"\\\n", "$(id) `id`", "x" * 200, "a: b # c"])
+SCHEDULES = st.fixed_dictionaries({
+    "expression": st.sampled_from(["0 2 * * *", "*/15 * * * *", "30 6 * * MON", "0 0 1 * *", "45 23 * * 1-5",
+                                   "@daily", "@hourly", "5 4 * * SUN", "0 9-17 * * *"]),
+    "timezone": st.sampled_from(["UTC", "Europe/Prague", "America/New_York", "Asia/Kathmandu", "Australia/Sydney"]),
+}, optional={
+    "retry": st.fixed_dictionaries({"attempts": st.integers(0, 5), "delay": st.sampled_from(["30s", "1m", "5m"]),
+                                    "backoff": st.sampled_from(["constant", "linear", "exponential"])},
+                                   optional={"max_delay": st.sampled_from(["2m", "10m"])}),
+    "timeout": st.sampled_from(["30m", "1h", "2h30m"]),
+    "concurrency": st.integers(1, 5),
+    "window": st.one_of(
+        st.fixed_dictionaries({"type": st.just("sliding"), "size": st.sampled_from(["1h", "24h", "1d", "2d"])},
+                              optional={"offset": st.sampled_from(["-1h", "-1d", "30m"]),
+                                        "format": st.sampled_from(["iso", "%Y%m%d"])}),
+        st.fixed_dictionaries({"type": st.just("tumbling")}, optional={"offset": st.sampled_from(["-1h", "0s"])})),
+    "start_date": st.sampled_from(["2024-01-01", "2024-03-31T02:30"]),
+})
+INTERVALS = st.fixed_dictionaries({
+    "type": st.just("interval"), "expression": st.sampled_from(["15m", "2h", "1d", "7m", "3d", "90m"]),
+    "timezone": st.sampled_from(["UTC", "Europe/Berlin"]),
+}, optional={"start_date": st.sampled_from(["2024-01-01T01:30", "2024-06-01"])})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(schedule=st.one_of(SCHEDULES, INTERVALS), description=NASTY, owner=NASTY, tags=st.lists(NASTY, max_size=3),
+       team=st.one_of(st.none(), NASTY), steps=st.integers(1, 4), granularity=st.sampled_from(["pipeline", "step"]))
+def test_random_pipelines_round_trip(tmp_path, schedule, description, owner, tags, team, steps, granularity):
+    import json
+
+    metadata = {"owner": owner or None, "tags": [t for t in dict.fromkeys(tags) if t],
+                "description": description or None, "team": team or None}
+    doc = {"oml_version": "0.2.0", "name": "random_pipeline", "schedule": schedule,
+           "metadata": {k: v for k, v in metadata.items() if v},
+           "steps": [{"id": f"s{i}", "component": "duckdb.processor", "mode": "transform",
+                      "config": {"query": f"SELECT {i} -- {description}"},
+                      **({"needs": [f"s{i - 1}"]} if i else {})} for i in range(steps)]}
+    if description:
+        doc["description"] = description
+    loaded = load_text(json.dumps(doc), "random.oml.yaml")
+    assert loaded.pipeline is not None, [str(d) for d in loaded.diagnostics]
+    original = loaded.pipeline
+    unit = make_unit(original, loaded.source.text, "random.oml.yaml", Project(), "airflow", granularity)
+    output = AirflowTarget().compile(unit)
+    if not output.ok:  # e.g. a tag over Airflow's length limit: a located problem, not code
+        return
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    code = output.files["random_pipeline.py"]
+    (folder / "random_pipeline.py").write_text(code, encoding="utf-8")
+    (folder / unit.runtime_name).write_text(runtime_copy(loaded.source.text, "random.oml.yaml", ""),
+                                            encoding="utf-8")
+    document, found, _ = import_code(code, str(folder / "random_pipeline.py"), AirflowReader())
+    assert document is not None, [str(d) for d in found]
+    back = load_text(dump(document, None), "back.oml.yaml")
+    assert back.pipeline is not None, [str(d) for d in back.diagnostics]
+    assert facts(back.pipeline, granularity) == facts(original, granularity)
