@@ -1,0 +1,321 @@
+"""The Prefect 3.9 target: one module per pipeline holding a flow and its deployment.
+
+What the generated module does with each OML field is in :attr:`PrefectTarget.support`
+(and in docs/targets/prefect.md, which a test keeps equal to it). The module defines a
+``@flow`` whose tasks run the project's runner command through ``omlc_run_command`` (the
+runtime copied from :mod:`omlc.runtime.process`), and a module-level ``deployment`` built
+with ``flow.to_deployment(schedule=Cron(expr, timezone=...), concurrency_limit=...,
+tags=..., description=...)``; ``python <module>.py`` serves it (``prefect.serve``). Every
+value from OML is a Python literal (:func:`omlc.codegen.literal`); Prefect renders no
+templates in any of them, so no escaping is needed beyond that. SQL and other step configs
+never enter the module: the runner reads them from the runtime copy of the pipeline.
+
+Why a served module and no ``prefect.yaml``: a ``prefect.yaml`` is one file per project
+(``prefect deploy`` reads one, with every deployment in it), so emitting it would break
+"one file per pipeline" and duplicate the schedule, tags and concurrency that the module
+already declares; the module's ``deployment`` object can still go to a work pool with
+``prefect.deploy(deployment, work_pool_name=...)``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Iterable
+
+from omlc.codegen import literal
+from omlc.targets import Loss, Support, Target, Unit, metadata_tags, step_names
+
+PIPELINE_TASK_NAME = "run_pipeline"
+# the runtime functions the module calls itself, besides what the schedule's window needs
+RUNTIME_EXTRA = ("omlc_run_command", "omlc_run_values", "omlc_prev_fire", "omlc_resolve_wall", "omlc_zone",
+                 "omlc_instant")
+
+
+def runtime_extra(spec: dict) -> tuple[str, ...]:
+    """The runtime functions the module calls besides what the window needs: the lateness
+    check's ``omlc_prev_fire`` and the fire-time helpers it dispatches to."""
+    if "interval" in spec:
+        return RUNTIME_EXTRA + ("_omlc_interval_prev",)
+    if "cron" in spec:
+        return RUNTIME_EXTRA + ("_omlc_day_instants",)
+    return RUNTIME_EXTRA
+
+
+@dataclass(frozen=True)
+class PrefectSchedule:
+    """The schedule object a pipeline's schedule becomes: ``cron`` (``Cron(expression,
+    timezone=...)``) or ``interval`` (``Interval(timedelta(seconds=...), anchor_date=...,
+    timezone=...)``, for intervals no cron expression gives)."""
+
+    kind: str
+    expression: str | None = None
+    timezone: str | None = None
+    seconds: int | None = None
+    anchor: str | None = None  # ISO UTC instant of the interval grid
+    exact_grid: bool = True
+
+
+def prefect_schedule(schedule) -> PrefectSchedule:
+    """How OML's schedule is expressed as a Prefect schedule (see :func:`_prefect_schedule`)."""
+    return _prefect_schedule(schedule.type, schedule.expression, schedule.timezone, schedule.start_date)
+
+
+@functools.lru_cache(maxsize=1024)
+def _prefect_schedule(kind: str, expression: str, timezone_name: str, start_date: str | None) -> PrefectSchedule:
+    """How OML's schedule is expressed as a Prefect schedule.
+
+    Cron expressions go to ``Cron`` in the schedule's timezone (presets as written, ``a-a``
+    normalised). Intervals on OML's grid become the cron expression with the same fire
+    times where one exists: absolute intervals dividing an hour or a day (in UTC), one day
+    or one week (at the anchor's local time). Other absolute intervals become ``Interval``
+    anchored at OML's anchor in UTC (elapsed time: OML's grid); other calendar-day
+    intervals become ``Interval`` in the timezone (approximated).
+    """
+    from omlc.schedule.cron import parse_cron
+    from omlc.schedule.engine import canonical
+    from omlc.schedule.timetable import Timetable
+
+    if kind == "cron":
+        spec = parse_cron(expression)
+        text = spec.text.strip()
+        return PrefectSchedule("cron", text if text.startswith("@") else spec.normalized(), timezone_name)
+    schedule = SimpleNamespace(type=kind, expression=expression, timezone=timezone_name, start_date=start_date,
+                               end_date=None, window=None)
+    fires = Timetable(schedule).fires
+    every, anchor = fires.every, fires.anchor
+    anchor_iso = canonical(anchor).isoformat()
+    if every.seconds and not every.days:
+        s = every.seconds
+        if s % 60 == 0 and 3600 % s == 0:
+            step, first = s // 60, anchor.minute % (s // 60)
+            minute = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-59/{step}")
+            return PrefectSchedule("cron", f"{minute} * * * *", "UTC")
+        if s % 3600 == 0 and 86400 % s == 0:
+            step, first = s // 3600, anchor.hour % (s // 3600)
+            hour = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-23/{step}")
+            return PrefectSchedule("cron", f"{anchor.minute} {hour} * * *", "UTC")
+        return PrefectSchedule("interval", timezone="UTC", seconds=s, anchor=anchor_iso)
+    local = anchor.astimezone(fires.tz)
+    if every.days == 1 and not every.seconds:
+        return PrefectSchedule("cron", f"{local.minute} {local.hour} * * *", schedule.timezone)
+    if every.days == 7 and not every.seconds:
+        weekday = (local.weekday() + 1) % 7
+        return PrefectSchedule("cron", f"{local.minute} {local.hour} * * {weekday}", schedule.timezone)
+    return PrefectSchedule("interval", timezone=schedule.timezone, seconds=every.days * 86400 + every.seconds,
+                           anchor=anchor_iso, exact_grid=False)
+
+
+DOCS_INTRO = """# The Prefect target
+
+`omlc compile --target prefect` writes, per pipeline, `<name>.py` (a flow, flow name = the
+pipeline name, and a module-level `deployment` of the same name) and `<name>.runtime.yaml`
+(the runtime copy of the pipeline the tasks run). Generated code targets {versions}; it
+imports only Prefect and the standard library. `python <name>.py` serves the deployment
+(`prefect.serve`); to run it on a work pool instead, pass the module's `deployment` to
+`prefect.deploy(...)`. omlc writes no `prefect.yaml`: that file is one per project and would
+repeat what each module declares.
+
+Each task runs the runner command from `omlc.yaml` (default `osiris run ...`) in a
+subprocess with the OMLC_* environment variables; granularity `step` makes one task per
+step, submitted with its `needs` as `wait_for`. The window is computed at run time from the
+flow run's `scheduled_start_time` (converted to a standard-library UTC datetime), or from the
+flow's `fire_time` parameter (ISO 8601; without an offset, a wall time in the schedule's
+timezone) for manual runs and backfills, by the same code `omlc schedule preview` uses.
+Scheduled runs before `start_date`, after `end_date`, or (with `catchup: false`) whose next
+fire time has already passed end as Completed with the state name `Skipped`.
+
+How each OML field is expressed (this table is the loss report's source; a test keeps it
+equal to the code). A field set in a pipeline that is not `exact` is reported by
+`omlc compile` at its location; `--strict` fails on approximated and unsupported ones.
+Value-dependent losses: a cron schedule whose fire times Prefect moves at a DST change or
+whose day fields croniter reads differently (approximated, with the day and times), an
+interval of calendar days no cron expression gives (Interval: approximated),
+`catchup: true` (unsupported).
+
+"""
+
+
+class PrefectTarget(Target):
+    docs_intro = DOCS_INTRO
+    name = "prefect"
+    title = "Prefect 3.9"
+    engine_versions = "prefect 3.9 (tested with 3.9.1)"
+    support = {
+        "description": Support("exact", "the flow's description (and the deployment's, without "
+                                        "metadata.description)"),
+        "schedule.type": Support("exact", "cron: Cron; interval: the cron expression with the same fire times, "
+                                          "or Interval anchored on OML's grid"),
+        "schedule.expression": Support("exact", "Cron(expression, timezone=...) on the deployment"),
+        "schedule.timezone": Support("exact", "the Cron schedule's timezone; windows are computed in it"),
+        "schedule.start_date": Support("emulated", "Prefect's Cron has no start date: the flow skips (state "
+                                                   "Completed, name Skipped) scheduled runs before it"),
+        "schedule.end_date": Support("emulated", "Prefect's Cron has no end date: the flow skips (state "
+                                                 "Completed, name Skipped) scheduled runs after it"),
+        "schedule.retry": Support("exact", "task retries and retry_delay_seconds as the exact OML delay list; "
+                                           "no retry once the run's timeout has passed"),
+        "schedule.timeout": Support("emulated", "a deadline for the whole run (retries included), enforced on the "
+                                                "runner subprocess, whose process group is stopped at it "
+                                                "(Prefect's task timeout cannot interrupt blocking code)"),
+        "schedule.concurrency": Support("exact", "deployment concurrency_limit=ConcurrencyLimitConfig(limit, "
+                                                 "collision_strategy=ENQUEUE)"),
+        "schedule.catchup": Support("approximated", "Prefect has no catchup switch; with catchup off, a lateness "
+                                                    "check in the flow skips a scheduled run once a later OML fire "
+                                                    "time has passed: the latest missed run still runs (OML "
+                                                    "runs none), and a run queued behind the concurrency limit "
+                                                    "past its next fire time is skipped (OML queues it); runs "
+                                                    "with a fire_time parameter always run"),
+        "schedule.window": Support("emulated", "computed at run time by the flow from the flow run's "
+                                               "scheduled_start_time (or the fire_time parameter), with omlc's "
+                                               "window code; passed as OMLC_WINDOW_START/END and to the runner "
+                                               "command"),
+        "metadata.owner": Support("exact", "deployment tag owner:<owner> (Prefect has no owner field)"),
+        "metadata.team": Support("exact", "deployment tag team:<team>"),
+        "metadata.criticality": Support("exact", "deployment tag criticality:<level>"),
+        "metadata.tags": Support("exact", "deployment tags"),
+        "metadata.description": Support("exact", "the deployment's description"),
+        "metadata.sla": Support("unsupported", "deployment SLAs are Prefect Cloud only; not emitted"),
+        "metadata.tests": Support("unsupported", "not emitted yet (check tasks are planned)"),
+        "metadata.lineage": Support("unsupported", "not emitted yet (Prefect assets are planned)"),
+        "metadata.notifications": Support("unsupported", "not emitted yet (automations or flow hooks are planned)"),
+        "metadata.intent": Support("unsupported", "informational; kept in the runtime copy only"),
+        "metadata.generated_by": Support("unsupported", "informational; kept in the runtime copy only"),
+        "metadata.created_at": Support("unsupported", "informational; kept in the runtime copy only"),
+        "metadata.source": Support("unsupported", "informational; kept in the runtime copy only"),
+    }
+
+    # -- checks ------------------------------------------------------------------------
+    def value_losses(self, unit: Unit) -> Iterable[Loss]:
+        from omlc.schedule.targets import dst_difference
+
+        p = unit.pipeline
+        s = p.schedule
+        if s is None:
+            return
+        target = prefect_schedule(s)
+        if target.kind == "interval" and not target.exact_grid:
+            yield Loss(self.name, "schedule.expression", "approximated",
+                       f"no cron expression gives every {s.expression.strip()}; Prefect's Interval steps from "
+                       f"the anchor in the schedule's timezone, which may place DST days differently from OML")
+        elif target.kind == "cron":
+            note = dst_difference(self.name, target.expression, target.timezone, s.start_date) or day_rule_difference(
+                target.expression)
+            if note is not None:
+                yield Loss(self.name, "schedule.expression", "approximated", note)
+        if s.catchup:
+            yield Loss(self.name, "schedule.catchup", "unsupported",
+                       "catchup: true: Prefect runs missed fire times only when their runs already exist (the "
+                       "server was up while the worker was down); it never backfills from start_date. Backfill "
+                       "with runs that pass the fire_time parameter")
+
+    # -- emit --------------------------------------------------------------------------
+    def emit(self, unit: Unit) -> dict[str, str]:
+        from omlc import __version__
+        from omlc.codegen import header, template_environment
+        from omlc.runtime.embed import runtime_source
+
+        env = template_environment("omlc_prefect")
+        values = self.values(unit)
+        text = env.get_template("flow.py.j2").render(
+            header=header(unit.source_path, unit.source_text, unit.regenerate, __version__),
+            runtime=runtime_source(values["spec"], extra=runtime_extra(values["spec"])),
+            **values,
+        )
+        return {f"{unit.pipeline.name}.py": text}
+
+    def values(self, unit: Unit) -> dict:
+        """Everything the template needs; code fragments are built from literals only."""
+        from omlc.schedule.engine import canonical
+        from omlc.schedule.timetable import Timetable, retry_delays
+
+        p = unit.pipeline
+        s = p.schedule
+        md = p.metadata
+        timetable = Timetable(s) if s is not None else None
+        schedule_code, schedule_import = None, None
+        if s is not None:
+            target = prefect_schedule(s)
+            if target.kind == "cron":
+                schedule_import = "Cron"
+                schedule_code = f"Cron({literal(target.expression)}, timezone={literal(target.timezone)})"
+            else:
+                schedule_import = "Interval"
+                schedule_code = (f"Interval(timedelta(seconds={literal(target.seconds)}), anchor_date="
+                                 f"datetime.fromisoformat({literal(target.anchor)}), "
+                                 f"timezone={literal(target.timezone)})")
+        delays = retry_delays(s.retry if s is not None else None)
+        tags = metadata_tags(p)
+        if md is not None and md.owner:
+            tags = list(dict.fromkeys(tags + [f"owner:{md.owner}"]))
+        spec = timetable.runtime_spec() if timetable is not None else {"timezone": "UTC"}
+        tasks, needs = self.tasks(unit)
+        return {
+            "title": self.title,
+            "flow_name": p.name,
+            "runtime_name": unit.runtime_name,
+            "pipeline": p.name,
+            "command": unit.runner.shell(),
+            "description": p.description,
+            "deployment_description": md.description if md is not None and md.description is not None
+            else p.description,
+            "schedule_code": schedule_code,
+            "schedule_import": schedule_import,
+            "start": canonical(timetable.start).isoformat() if timetable and timetable.start else None,
+            "end": canonical(timetable.end).isoformat() if timetable and timetable.end else None,
+            "catchup": bool(s.catchup) if s is not None else True,
+            "concurrency": s.concurrency if s is not None else None,
+            "timeout": s.timeout.nominal_seconds if s is not None and s.timeout is not None else None,
+            "tags": tags,
+            "retries": len(delays),
+            "retry_delays": delays,
+            "spec": spec,
+            "tasks": tasks,
+            "needs": needs,
+            "granularity": unit.granularity,
+        }
+
+    def tasks(self, unit: Unit) -> tuple[list[dict], dict[str, list[str]]]:
+        """The flow's tasks (a Python name, the Prefect task name, the OML step id) and,
+        per task name, the names of the tasks it waits for."""
+        p = unit.pipeline
+        if unit.granularity == "pipeline":
+            return [{"var": "run_pipeline", "name": PIPELINE_TASK_NAME, "step_id": ""}], {"run_pipeline": []}
+        names = step_names(p.steps)
+        tasks = [{"var": names[step.id], "name": step.id, "step_id": step.id} for step in p.steps]
+        effective = p.effective_needs()
+        needs = {names[step.id]: [names[up] for up in effective.get(step.id, [])] for step in p.steps}
+        return _topological(tasks, needs), needs
+
+
+def _topological(tasks: list[dict], needs: dict[str, list[str]]) -> list[dict]:
+    """The tasks in an order where each comes after the tasks it needs (stable: file order
+    among ready tasks), so the flow can submit each with its upstream futures."""
+    done: set[str] = set()
+    ordered: list[dict] = []
+    remaining = list(tasks)
+    while remaining:
+        for t in remaining:
+            if all(up in done for up in needs[t["var"]]):
+                ordered.append(t)
+                done.add(t["var"])
+                remaining.remove(t)
+                break
+        else:  # a cycle: validation rejects it; keep file order rather than loop
+            ordered.extend(remaining)
+            break
+    return ordered
+
+
+@functools.lru_cache(maxsize=1024)
+def day_rule_difference(expression: str) -> str | None:
+    """Prefect's croniter ORs the day fields when both are restricted by its own reading
+    (``*/2`` counts as restricted); classic cron ANDs them when a field starts with ``*``."""
+    from omlc.schedule.cron import parse_cron
+
+    spec = parse_cron(expression)
+    if spec.day_stars("croniter") != spec.day_stars("cron"):
+        return (f"Prefect (croniter) matches days of {expression.strip()!r} differently from classic cron: a day "
+                "field starting with '*' that is not the whole range is ORed with the other day field, where "
+                "cron ANDs them")
+    return None

@@ -1,0 +1,402 @@
+"""The Prefect target against real Prefect 3.9 (its own cached venv, see tests/engines/envs.py).
+
+Every fixture, the adversarial one included, plus a few schedules chosen for DST, catchup,
+start_date and interval mapping, is compiled into a project whose runner command is a
+recorder (tests/engines/runners/recorder.py). One Prefect process (one temporary server,
+started once) then imports every generated module with warnings recorded, reads each
+flow, task and deployment, lists fire times from the server's own schedule code over 2024
+(a year with DST changes), and runs flows: for runs the Prefect server scheduled itself
+(POST /deployments/{id}/schedule, then prefect.flow_engine.run_flow on that flow run) and
+for manual runs with and without the fire_time parameter. The assertions compare what
+Prefect reports and what the recorder saw with the OML.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from omlc import params as P
+from omlc.compile import compile_paths
+from omlc.schedule.engine import CronSchedule
+from omlc.schedule.report import render_window
+from omlc.schedule.targets import MODELS
+from omlc.schedule.timetable import Timetable, retry_delays
+from omlc.targets import metadata_tags
+from omlc.validate import load_file
+from omlc_prefect.target import PrefectTarget, prefect_schedule
+from tests.engines.envs import pytest_engine_python, run_oracle
+
+pytestmark = pytest.mark.engines
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures" / "pipelines"
+RECORDER = ROOT / "tests" / "engines" / "runners" / "recorder.py"
+U = timezone.utc
+YEAR = (datetime(2024, 1, 1, tzinfo=U), datetime(2025, 1, 1, tzinfo=U))
+
+EXTRA = {
+    # a fixed-time job in Prague's DST gap and fold: Prefect's own DST decisions
+    "prague_dst": '''schedule: {expression: "30 2 * * *", timezone: Europe/Prague, catchup: true,
+  start_date: "2024-01-01", window: {type: sliding, size: 1d}}''',
+    "prague_hourly": '''schedule: {expression: "15 * * * *", timezone: Europe/Prague, catchup: true,
+  window: {type: tumbling}}''',
+    "ny_interval_daily": '''schedule: {type: interval, expression: 1d, timezone: America/New_York, catchup: true,
+  start_date: "2024-01-01T06:15", window: {type: tumbling, offset: "-1h"}}''',
+    "berlin_every_2h": '''schedule: {type: interval, expression: 2h, timezone: Europe/Berlin, start_date: "2024-01-01T01:30",
+  window: {type: tumbling}}''',
+    "every_7m": '''schedule: {type: interval, expression: 7m, timezone: UTC, start_date: "2024-12-20T00:03",
+  window: {type: sliding, size: 7m}}''',
+    "every_minute": '''schedule: {expression: "* * * * *", timezone: UTC, window: {type: sliding, size: 5m}}''',
+    "future_start": '''schedule: {expression: "* * * * *", timezone: UTC, start_date: "2099-01-01",
+  window: {type: sliding, size: 5m}}''',
+}
+NO_FIRES = ("every_minute", "future_start")  # 527040 fire times a year each: the e2e runs only
+STEPS_GRAPH = '''oml_version: "0.2.0"
+name: steps_graph
+schedule: {expression: "0 3 * * *", timezone: UTC, retry: {attempts: 2, delay: 60}}
+steps:
+  - {id: a, component: mysql.extractor, mode: read, config: {connection: "@mysql.x", query: "SELECT 1"}}
+  - {id: b, component: duckdb.processor, mode: transform, needs: [a], config: {query: "SELECT 2"}}
+  - {id: c, component: duckdb.processor, mode: transform, needs: [a], config: {query: "SELECT 3"}}
+  - {id: d, component: supabase.writer, mode: write, needs: [b, c], config: {connection: "@supabase.y", table: t}}
+'''
+STEPS_FAIL = STEPS_GRAPH.replace("name: steps_graph", "name: steps_fail").replace(
+    ", retry: {attempts: 2, delay: 60}", "")
+# a failing runner: 3 retries with the linear OML delays 1, 2, 3 s (not a Prefect backoff);
+# its own project file stamps each attempt's start time
+E2E_FAIL = '''oml_version: "0.2.0"
+name: e2e_fail
+schedule: {expression: "0 * * * *", timezone: UTC, retry: {attempts: 3, delay: 1, backoff: linear},
+  window: {type: sliding, size: 1h}}
+steps:
+  - {id: extract, component: mysql.extractor, mode: read, config: {connection: "@mysql.x", query: "SELECT 1"}}
+'''
+
+# a runner that outlasts the run's timeout: stopped at the deadline, and not retried after it
+SLOW = '''oml_version: "0.2.0"
+name: e2e_slow
+schedule: {expression: "0 * * * *", timezone: UTC, timeout: 3s, retry: {attempts: 2, delay: 1}}
+steps:
+  - {id: extract, component: mysql.extractor, mode: read, config: {connection: "@mysql.x", query: "SELECT 1"}}
+'''
+
+
+def _extra_pipeline(name: str, schedule: str) -> str:
+    return (f'oml_version: "0.2.0"\nname: {name}\n{schedule}\nsteps:\n'
+            '  - {id: extract, component: mysql.extractor, mode: read, config: {connection: "@mysql.x", '
+            'query: "SELECT * FROM t WHERE ts >= \'${window.start}\' AND ts < \'${window.end}\'"}}\n')
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(U).isoformat()
+
+
+# the runs: (module, what) where what is {"schedule": ...} (the server schedules it) or
+# {"parameters": ...} (a manual run); env for the recorder
+RUNS = [
+    # the fire time of the current minute, scheduled by the server: due, not missed, runs
+    ("every_minute", {"schedule": {"start_time": "minute", "max_runs": 1}}, {}),
+    # a fire time of 2024, scheduled by the server now: missed, catchup off -> skipped
+    ("daily_customer_sync", {"schedule": {"start_time": "2024-01-14T12:00:00+00:00",
+                                          "end_time": "2024-01-16T00:00:00+00:00", "max_runs": 1}}, {}),
+    # catchup on: Prefect's runs for the DST gap and fold days run (late)
+    ("prague_dst", {"schedule": {"start_time": "2024-03-30T12:00:00+00:00",
+                                 "end_time": "2024-03-31T12:00:00+00:00", "max_runs": 1}}, {}),
+    ("prague_dst", {"schedule": {"start_time": "2024-10-26T12:00:00+00:00",
+                                 "end_time": "2024-10-27T12:00:00+00:00", "max_runs": 1}}, {}),
+    ("ny_interval_daily", {"schedule": {"start_time": "2024-11-03T00:00:00+00:00",
+                                        "end_time": "2024-11-04T00:00:00+00:00", "max_runs": 1}}, {}),
+    # scheduled before start_date: skipped
+    ("future_start", {"schedule": {"start_time": "minute", "max_runs": 1}}, {}),
+    # manual runs: fire_time with an offset, as a wall time, and none (the run's own time)
+    ("adversarial.injection-test_01", {"parameters": {"fire_time": "2024-03-31T23:15:00+00:00"}}, {}),
+    ("weekly_orders_rollup", {"parameters": {"fire_time": "2024-03-11T06:30"}}, {}),
+    ("weekly_orders_rollup", {"parameters": {}}, {}),
+    ("steps_graph", {"parameters": {"fire_time": "2024-05-01T03:00:00Z"}}, {}),
+    ("e2e_fail", {"parameters": {"fire_time": "2024-05-01T10:00:00+00:00"}}, {"RECORDER_FAIL": "1"}),
+    ("e2e_slow", {"parameters": {}}, {}),
+    ("steps_fail", {"parameters": {}}, {"RECORDER_FAIL": "1"}),
+]
+
+
+@pytest.fixture(scope="module")
+def prefect(tmp_path_factory):
+    python = pytest_engine_python("prefect")
+    project = tmp_path_factory.mktemp("proj") / "odd {{ name }} 'dir' $(id)"
+    pipelines = project / "pipelines"
+    pipelines.mkdir(parents=True)
+    for f in sorted(FIXTURES.glob("*.oml.yaml")):
+        shutil.copy(f, pipelines / f.name)
+    for name, schedule in EXTRA.items():
+        (pipelines / f"{name}.oml.yaml").write_text(_extra_pipeline(name, schedule), encoding="utf-8")
+    runner = f"{sys.executable} {RECORDER}"
+    (project / "omlc.yaml").write_text(
+        "runner:\n"
+        f"  command: {json.dumps(runner + ' {oml_path} --param window_start={window_start} --param window_end={window_end} --fire {fire_time} --run {run_id}')}\n"
+        f"  step_command: {json.dumps(runner + ' {oml_path} --step {step_id}')}\n", encoding="utf-8")
+    out = project / "flows"
+    targets = [PrefectTarget()]
+    result = compile_paths([str(pipelines)], targets, out=str(out))
+    assert result.exit_code() == 0, [str(d) for d in result.report.diagnostics if d.severity.value == "error"]
+    steps_dir = project / "steps"
+    steps_dir.mkdir()
+    (steps_dir / "steps_graph.oml.yaml").write_text(STEPS_GRAPH, encoding="utf-8")
+    (steps_dir / "steps_fail.oml.yaml").write_text(STEPS_FAIL, encoding="utf-8")
+    assert compile_paths([str(steps_dir)], targets, out=str(out), granularity="step").exit_code() == 0
+    fail_dir = project / "failing"
+    fail_dir.mkdir()
+    (fail_dir / "e2e_fail.oml.yaml").write_text(E2E_FAIL, encoding="utf-8")
+    stamp = f'{sys.executable} -c "import time; print(time.time())" >> "$RECORDER_TIMES"; '
+    (fail_dir / "omlc.yaml").write_text(f"runner:\n  command: {json.dumps(stamp + runner + ' {oml_path}')}\n",
+                                        encoding="utf-8")
+    assert compile_paths([str(fail_dir)], targets, out=str(out)).exit_code() == 0
+    slow_dir = project / "slow"
+    slow_dir.mkdir()
+    (slow_dir / "e2e_slow.oml.yaml").write_text(SLOW, encoding="utf-8")
+    (slow_dir / "omlc.yaml").write_text('runner:\n  command: "echo start >> \\"$RECORDER_TIMES\\".slow; sleep 60"\n',
+                                        encoding="utf-8")
+    assert compile_paths([str(slow_dir)], targets, out=str(out)).exit_code() == 0
+    records = project / "records"
+    records.mkdir()
+    times = records / "times.txt"
+    runs = []
+    for i, (name, what, env) in enumerate(RUNS):
+        runs.append({"module": f"{name}.py", "recorder_out": str(records / f"{i}.jsonl"),
+                     "env": dict(env, RECORDER_TIMES=str(times)), **what})
+    answer = run_oracle("prefect", "prefect_flows.py",
+                        {"source": str(out), "fires": {"start": _iso(YEAR[0]), "end": _iso(YEAR[1])},
+                         "skip_fires": [f"{name}.py" for name in NO_FIRES], "runs": runs},
+                        timeout=600, python=python)
+    pipelines_by_name = {}
+    extra = [steps_dir / "steps_graph.oml.yaml", steps_dir / "steps_fail.oml.yaml", fail_dir / "e2e_fail.oml.yaml",
+             slow_dir / "e2e_slow.oml.yaml"]
+    for f in sorted(pipelines.glob("*.oml.yaml")) + extra:
+        loaded = load_file(str(f))
+        pipelines_by_name[loaded.pipeline.name] = loaded.pipeline
+    answer["pipelines"] = pipelines_by_name
+    answer["records"] = [[json.loads(line) for line in Path(r["recorder_out"]).read_text().splitlines()]
+                         if Path(r["recorder_out"]).exists() else [] for r in runs]
+    answer["times"] = [float(x) for x in times.read_text().split()] if times.exists() else []
+    slow = Path(str(times) + ".slow")
+    answer["slow_attempts"] = len(slow.read_text().split()) if slow.exists() else 0
+    return answer
+
+
+def test_every_module_imports_without_errors_or_warnings(prefect):
+    assert prefect["prefect"] == "3.9.1"
+    modules = prefect["modules"]
+    assert {m: e.get("error") for m, e in modules.items() if e.get("error")} == {}
+    assert {m: e["warnings"] for m, e in modules.items() if e["warnings"]} == {}
+    assert set(modules) == {f"{name}.py" for name in prefect["pipelines"]}
+
+
+def test_deployments_carry_the_oml_schedule_concurrency_and_tags(prefect):
+    for name, p in prefect["pipelines"].items():
+        module = prefect["modules"][f"{name}.py"]
+        flow, dep = module["flow"], module["deployment"]
+        s, md = p.schedule, p.metadata
+        assert flow["name"] == name and dep["name"] == name
+        assert flow["description"] == p.description
+        assert flow["parameters"] == ["fire_time"]
+        assert dep["entrypoint"].endswith(f"{name}.py:omlc_flow")
+        assert dep["description"] == (md.description if md and md.description is not None else p.description)
+        tags = metadata_tags(p) + ([f"owner:{md.owner}"] if md and md.owner else [])
+        assert dep["tags"] == list(dict.fromkeys(tags)), name
+        assert dep["concurrency_limit"] == (s.concurrency if s else None), name
+        assert dep["collision_strategy"] == ("ENQUEUE" if s and s.concurrency else None)
+        if s is None:
+            assert dep["schedules"] == []
+            continue
+        mapped = prefect_schedule(s)
+        (schedule,) = dep["schedules"]
+        if mapped.kind == "cron":
+            assert schedule == {"class": "CronSchedule", "cron": mapped.expression, "timezone": mapped.timezone,
+                                "day_or": True}, name
+        else:
+            assert schedule["class"] == "IntervalSchedule" and schedule["interval"] == mapped.seconds
+            assert schedule["anchor_date"] == mapped.anchor and schedule["timezone"] == mapped.timezone
+        delays = retry_delays(s.retry)
+        tasks = module["tasks"]
+        stepped = name.startswith("steps_")
+        expected = {f"step_{x.id}" for x in p.steps} if stepped else {"run_pipeline"}
+        assert set(tasks) == (expected | {"omlc_task"} if stepped else expected)
+        for var in expected:
+            task = tasks[var]
+            assert task["name"] == (var[len("step_"):] if stepped else var)
+            assert task["retries"] == len(delays), name
+            assert task["retry_delay_seconds"] == (delays or 0), name  # exact OML delays, no jitter
+            assert task["retry_jitter_factor"] is None and task["timeout_seconds"] is None
+            assert task["no_cache"] is True and task["persist_result"] is False  # a rerun really runs
+
+
+def _model_fires(p) -> list[str]:
+    s = p.schedule
+    mapped = prefect_schedule(s)
+    out = []
+    if mapped.kind == "cron":
+        for fire in CronSchedule(mapped.expression, mapped.timezone, MODELS["prefect"].policy).iter_after(
+                YEAR[0] - timedelta(microseconds=1)):
+            if fire > YEAR[1]:
+                break
+            out.append(_iso(fire))
+    else:
+        t = Timetable(s)
+        out = [_iso(x) for x in t.fires.between(YEAR[0] - timedelta(microseconds=1), YEAR[1])]
+    return out
+
+
+def test_fire_times_from_prefect_equal_the_prefect_model(prefect):
+    checked = 0
+    for name, p in prefect["pipelines"].items():
+        if p.schedule is None or name in NO_FIRES:
+            continue
+        fires = prefect["modules"][f"{name}.py"]["fires"]
+        assert fires == _model_fires(p), name
+        checked += len(fires)
+    assert checked > 40000
+
+
+def test_prefect_and_oml_differ_only_where_the_loss_report_says(prefect):
+    """Prague's fixed-time job: Prefect runs the missing 02:30 at 03:30 (OML: 03:00), and the
+    loss report says so; interval schedules keep OML's grid exactly."""
+    fires = prefect["modules"]["prague_dst.py"]["fires"]
+    assert "2024-03-31T01:30:00+00:00" in fires and "2024-03-31T01:00:00+00:00" not in fires
+    assert "2024-10-27T00:30:00+00:00" in fires and "2024-10-27T01:30:00+00:00" not in fires
+    for name in ("graphql_issue_tracker", "berlin_every_2h", "every_7m"):
+        p = prefect["pipelines"][name]
+        t = Timetable(p.schedule)
+        oml = [_iso(x) for x in t.fires.between(YEAR[0] - timedelta(microseconds=1), YEAR[1])]
+        assert prefect["modules"][f"{name}.py"]["fires"] == oml, name
+
+
+def _expected_window(p, fire: datetime) -> tuple[str, str]:
+    t = Timetable(p.schedule)
+    w = t.window(fire)
+    return w.render(p.schedule.window.format, t.tz) if w else ("", "")
+
+
+def _argv_params(argv: list[str]) -> dict[str, str]:
+    return {a.split("=", 1)[0]: a.split("=", 1)[1] for prev, a in zip(argv, argv[1:]) if prev == "--param"}
+
+
+def _run(prefect, index: int) -> tuple[dict, list[dict]]:
+    (result,) = prefect["runs"][index]
+    assert "error" not in result, result
+    return result, prefect["records"][index]
+
+
+def test_server_scheduled_runs_record_the_previewed_window(prefect):
+    from omlc.loader import Source
+    from omlc.validate import load_source
+
+    for index in (0, 2, 3, 4):
+        name = RUNS[index][0]
+        result, records = _run(prefect, index)
+        p = prefect["pipelines"][name]
+        assert result["auto_scheduled"] is True and result["state"] == "COMPLETED", result
+        assert result["name"] == "Completed"
+        (record,) = records
+        fire = datetime.fromisoformat(result["expected_start"])
+        start, end = _expected_window(p, fire)
+        assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == (start, end), name
+        assert _argv_params(record["argv"]) == {"window_start": start, "window_end": end}
+        assert record["env"]["OMLC_FIRE_TIME"] == fire.astimezone(Timetable(p.schedule).tz).isoformat()
+        assert record["argv"][record["argv"].index("--fire") + 1] == record["env"]["OMLC_FIRE_TIME"]
+        assert record["env"]["OMLC_PIPELINE"] == p.name and record["env"]["OMLC_STEP_ID"] == ""
+        assert record["env"]["OMLC_RUN_ID"] and record["argv"][record["argv"].index("--run") + 1]
+        assert "odd {{ name }} 'dir' $(id)" in record["env"]["OMLC_OML_PATH"]
+        # the runner's SQL is the OML's with only the window values filled in
+        runtime = load_source(Source("runtime.yaml", record["oml"])).pipeline
+        values = P.effective_params(runtime.params, runtime.profiles, None, _argv_params(record["argv"]))
+        expected_values = P.effective_params(p.params, p.profiles, None, {})
+        for ours, theirs in zip(runtime.steps, p.steps):
+            assert P.substitute(ours.config, values) == render_window(P.substitute(theirs.config, expected_values),
+                                                                      start, end)
+    # the DST days ran at Prefect's fire times (the model's, reported as a loss)
+    assert prefect["runs"][2][0]["expected_start"] == "2024-03-31T01:30:00+00:00"
+    assert prefect["runs"][3][0]["expected_start"] == "2024-10-27T00:30:00+00:00"
+    assert prefect["runs"][4][0]["expected_start"] == "2024-11-03T11:15:00+00:00"
+
+
+def test_missed_runs_and_runs_before_start_date_are_skipped(prefect):
+    for index, reason in ((1, "missed"), (5, "before the schedule's start_date")):
+        result, records = _run(prefect, index)
+        assert result["auto_scheduled"] is True
+        assert (result["state"], result["name"]) == ("COMPLETED", "Skipped"), result
+        assert result["message"].startswith(reason) and records == []
+    assert prefect["runs"][1][0]["expected_start"] == "2024-01-15T02:00:00+00:00"
+
+
+def test_manual_runs_take_the_fire_time_parameter_or_their_own_time(prefect):
+    p = prefect["pipelines"]["weekly_orders_rollup"]
+    tz = Timetable(p.schedule).tz
+    result, (record,) = _run(prefect, 7)
+    assert result["state"] == "COMPLETED" and result["auto_scheduled"] is False
+    fire = datetime(2024, 3, 11, 10, 30, tzinfo=U)  # 06:30 EDT, a wall time in the schedule's zone
+    assert record["env"]["OMLC_FIRE_TIME"] == fire.astimezone(tz).isoformat()
+    assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == _expected_window(p, fire)
+    result, (record,) = _run(prefect, 8)
+    assert result["state"] == "COMPLETED"
+    fire = datetime.fromisoformat(record["env"]["OMLC_FIRE_TIME"])
+    assert abs(fire - datetime.fromisoformat(result["expected_start"])) < timedelta(seconds=1)
+    assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == _expected_window(p, fire)
+
+
+def test_steps_run_in_needs_order(prefect):
+    result, records = _run(prefect, 9)
+    assert result["state"] == "COMPLETED", result
+    order = [r["argv"][r["argv"].index("--step") + 1] for r in records]
+    assert sorted(order) == ["a", "b", "c", "d"]
+    assert order[0] == "a" and order[-1] == "d"
+    assert {r["env"]["OMLC_STEP_ID"] for r in records} == {"a", "b", "c", "d"}
+    assert len({r["env"]["OMLC_RUN_ID"] for r in records}) == 1
+
+
+def test_a_failing_runner_fails_the_run_after_the_oml_retry_timeline(prefect):
+    result, records = _run(prefect, 10)
+    assert result["state"] == "FAILED", result
+    assert len(records) == 4  # the first try and 3 retries
+    times = prefect["times"]
+    assert len(times) == 4
+    observed = [b - a for a, b in zip(times, times[1:])]
+    expected = retry_delays(prefect["pipelines"]["e2e_fail"].schedule.retry)
+    assert expected == [1, 2, 3]
+    for seen, want in zip(observed, expected):
+        assert want <= seen < want + 1.5, (observed, expected)
+
+
+def test_the_adversarial_strings_reach_prefect_and_the_runner_unchanged(prefect):
+    p = prefect["pipelines"]["adversarial.injection-test_01"]
+    module = prefect["modules"]["adversarial.injection-test_01.py"]
+    assert module["flow"]["description"] == p.description
+    assert f"owner:{p.metadata.owner}" in module["deployment"]["tags"]
+    assert module["deployment"]["description"] == p.metadata.description
+    result, (record,) = _run(prefect, 6)
+    assert result["state"] == "COMPLETED", result
+    fire = datetime(2024, 3, 31, 23, 15, tzinfo=U)
+    assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == _expected_window(p, fire)
+    query = p.steps[0].config["query"]
+    assert "{{ ds }}" in record["oml"] and "{% if true %}" in record["oml"]
+    assert len(query) > 60000 and "ünïcödé ✓ 399" in record["oml"]
+    assert "{{ x }}$(id)" in record["env"]["OMLC_WINDOW_START"]
+
+
+def test_the_timeout_stops_the_runner_and_ends_the_retries(prefect):
+    (result,) = prefect["runs"][11]
+    assert result["state"] == "FAILED", result
+    assert 3 <= result["seconds"] < 10, result  # the runner sleeps 60 s; the run's timeout is 3 s
+    assert prefect["slow_attempts"] == 1  # retries: 2 in the OML, none after the deadline
+
+
+def test_a_failing_step_fails_the_run_and_its_dependents_do_not_run(prefect):
+    (result,) = prefect["runs"][12]
+    assert result["state"] == "FAILED", result
+    assert result["seconds"] < 30
+    records = prefect["records"][12]
+    assert [r["argv"][r["argv"].index("--step") + 1] for r in records] == ["a"]
