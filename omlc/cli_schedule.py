@@ -104,7 +104,7 @@ def _print_checklist(entry: dict) -> None:
     typer.echo(f"{entry['path']}" + (f" ({entry['pipeline']})" if entry["pipeline"] else ""))
     s = entry["schedule"]
     if s is None:
-        typer.echo(f"  - no schedule" if entry["pipeline"] else f"  {bad} does not load")
+        typer.echo("  - no schedule" if entry["pipeline"] else f"  {bad} does not load")
         return
     codes = {d["code"] for d in findings if d["severity"] == "error"}
     what = "cron expression" if s["type"] == "cron" else "interval"

@@ -159,14 +159,36 @@ def runtime_copy(source_text: str, source_path: str, regenerate: str) -> str:
     """The pipeline as the runner reads it at run time: ``${window.start}`` and
     ``${window.end}`` become ``${params.window_start}`` and ``${params.window_end}``
     (the reference CLI resolves only params), declared as params with empty defaults.
-    Everything else, comments included, is the source's own text."""
+    Everything else, comments included, is the source's own text: the references are
+    replaced in the text, and a file without a ``params`` block gets one appended; only a
+    file that already has one goes through a YAML round trip."""
+    from omlc import __version__
+    from omlc.codegen import header
+
+    top = header(source_path, source_text, regenerate, __version__)
+    top += "# The runtime copy of the pipeline that the generated code runs; its window references are params.\n"
+    if not WINDOW_REFERENCE.search(source_text):
+        return top + source_text
+    if _TEXT_EDITABLE.match(source_text) and not _PARAMS_KEY.search(source_text) \
+            and not _DOCUMENT_MARKER.search(source_text):
+        text = WINDOW_REFERENCE.sub(lambda m: "${params.window_" + m.group(1) + "}", source_text)
+        if not text.endswith("\n"):
+            text += "\n"
+        return top + text + "params:\n  window_start: {default: ''}\n  window_end: {default: ''}\n"
+    return top + _runtime_copy_yaml(source_text)
+
+
+# a block mapping at the top level (its first key at column 0), no params key, one document
+_TEXT_EDITABLE = re.compile(r"\A(?:\s*#[^\n]*\n|\s*\n)*[A-Za-z_][\w-]*\s*:(?:\s|$)")
+_PARAMS_KEY = re.compile(r"^[\"']?params[\"']?\s*:", re.M)
+_DOCUMENT_MARKER = re.compile(r"^(?:---|\.\.\.)(?:\s|$)", re.M)
+
+
+def _runtime_copy_yaml(source_text: str) -> str:
     from io import StringIO
 
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
-
-    from omlc import __version__
-    from omlc.codegen import header
 
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
@@ -183,9 +205,7 @@ def runtime_copy(source_text: str, source_path: str, regenerate: str) -> str:
             params.setdefault(name, {"default": ""})
     buffer = StringIO()
     yaml.dump(document, buffer)
-    top = header(source_path, source_text, regenerate, __version__)
-    top += "# The runtime copy of the pipeline that the generated code runs; its window references are params.\n"
-    return top + buffer.getvalue()
+    return buffer.getvalue()
 
 
 def _replace_window_refs(node) -> bool:

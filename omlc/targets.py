@@ -94,6 +94,7 @@ class Target:
     title: ClassVar[str]  # "Airflow 3.3"
     engine_versions: ClassVar[str]  # what the generated code is written and tested for
     support: ClassVar[dict[str, Support]]  # dotted OML field -> how this target expresses it
+    docs_intro: ClassVar[str] = ""  # docs/targets/<name>.md before the table; {versions}: engine_versions
 
     def compile(self, unit: Unit) -> Output:
         out = Output(problems=list(self.problems(unit)))
@@ -136,6 +137,10 @@ class Target:
         """The support table as a markdown table, for the target's page in docs/targets/."""
         rows = [f"| `{name}` | {row.status} | {row.how} |" for name, row in self.support_table()]
         return "\n".join(["| OML field | status | how |", "|---|---|---|", *rows]) + "\n"
+
+    def docs_page(self) -> str:
+        """docs/targets/<name>.md: the intro, then the support table (the loss report's source)."""
+        return self.docs_intro.format(versions=self.engine_versions) + self.support_markdown()
 
 
 # OML fields a target's table speaks about: a field is "set" when the pipeline gives it a
@@ -196,3 +201,16 @@ def step_names(steps) -> dict[str, str]:
             var = f"step_{i}"
         names[step.id] = var
     return names
+
+
+def write_docs_pages() -> None:
+    """Regenerate docs/targets/<name>.md of every installed target (tests keep them equal):
+    ``python -c 'from omlc.targets import write_docs_pages; write_docs_pages()'``."""
+    from pathlib import Path
+
+    from omlc.plugins import get_registry
+
+    folder = Path(__file__).resolve().parent.parent / "docs" / "targets"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, target in sorted(get_registry().targets().items()):
+        folder.joinpath(f"{name}.md").write_text(target.docs_page(), encoding="utf-8")

@@ -132,7 +132,7 @@ def test_every_dag_parses_without_errors_or_warnings(airflow):
 
 
 def test_dag_attributes_equal_the_oml(airflow):
-    from omlc_airflow.target import AirflowTarget, airflow_schedule
+    from omlc_airflow.target import airflow_schedule
 
     for dag_id, dag in airflow["dags"].items():
         p = airflow["pipelines"][dag_id]

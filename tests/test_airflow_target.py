@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from omlc.validate import load_file, load_text
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "pipelines"
 ADVERSARIAL = FIXTURES / "adversarial_injection.oml.yaml"
-DOC = ROOT / "docs" / "targets" / "airflow.md"
 
 
 def omlc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -180,10 +178,3 @@ def test_runner_command_placeholders_become_quoted_variables():
     assert cmd.shell() == 'run "$OMLC_OML_PATH" --x="$OMLC_WINDOW_START" {literal} deploy.sh'
     assert bash_command(cmd.shell()).endswith("deploy.sh ")  # not a template file name for Airflow
     assert "{{ '{' }}literal}" in bash_command(cmd.shell())
-
-
-def test_support_table_doc_matches_the_target(airflow_target):
-    from omlc_airflow.target import support_markdown
-
-    assert DOC.read_text(encoding="utf-8") == support_markdown(airflow_target), \
-        "regenerate: python -c 'from omlc_airflow.target import write_docs; write_docs()'"

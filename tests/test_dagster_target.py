@@ -19,7 +19,6 @@ from tests.conftest import run_cli
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "pipelines"
 ADVERSARIAL = FIXTURES / "adversarial_injection.oml.yaml"
-DOC = ROOT / "docs" / "targets" / "dagster.md"
 
 
 def omlc(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -215,10 +214,3 @@ def test_manual_runs_and_the_schedule_share_one_fire_time_field(compiled):
     code = compiled[0]["weekly_orders_rollup.oml.yaml"]["weekly_orders_rollup.py"]
     assert '"fire_time": dg.Field(' in code and "default_value=\"\"" in code
     assert 'context.scheduled_execution_time' in code and "record.start_time" in code
-
-
-def test_support_table_doc_matches_the_target(dagster_target):
-    from omlc_dagster.target import support_markdown
-
-    assert DOC.read_text(encoding="utf-8") == support_markdown(dagster_target), \
-        "regenerate: python -c 'from omlc_dagster.target import write_docs; write_docs()'"

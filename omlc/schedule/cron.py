@@ -154,7 +154,6 @@ def _parse_fields(fields, cols, lengths):
 
 def _parse_field(field: str, index: int, col: int) -> frozenset[int]:
     low, high = _BOUNDS[index]
-    names = _NAMES[index]
     values: set[int] = set()
     pos = 0
     for item in field.split(","):

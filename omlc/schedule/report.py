@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from omlc import params as P
-from omlc.schedule.engine import CronSchedule, zone
+from omlc.schedule.engine import CronSchedule
 from omlc.schedule.targets import MODELS
 from omlc.schedule.timetable import Timetable, retry_delays
 

@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Iterator
 
 from omlc.durations import Duration, parse_duration
-from omlc.runtime.window import OMLC_DEFAULT_FORMAT as DEFAULT_FORMAT
 from omlc.runtime.window import omlc_render_time as render_time
 from omlc.runtime.window import omlc_resolve_wall as resolve_wall
 from omlc.runtime.window import omlc_window_bounds

@@ -36,33 +36,88 @@ class AirflowReader(Reader):
         return found
 
     def read(self, text: str, path: str) -> Readback:
+        """The facts of one DAG file. Only the statements that carry facts (the
+        ``OMLC_SCHEDULE`` assignment, ``with DAG(...)`` blocks) go through libcst, each
+        with its own position metadata; the rest of the file (the embedded runtime, imports,
+        helpers) is only checked to be Python."""
+        import ast
+
         import libcst as cst
         from libcst.metadata import MetadataWrapper, PositionProvider
 
         rb = Readback(path)
         try:
-            wrapper = MetadataWrapper(cst.parse_module(text))
-        except cst.ParserSyntaxError as exc:
-            rb.diagnostics.append(diag("OML702", f"[airflow] not Python: {exc.message}",
-                                       Span(path, exc.raw_line, exc.raw_column + 1)))
+            tree = ast.parse(text)
+        except SyntaxError as exc:
+            rb.diagnostics.append(diag("OML702", f"[airflow] not Python: {exc.msg}",
+                                       Span(path, exc.lineno or 1, max(exc.offset or 1, 1))))
             return rb
-        _Walk(rb, wrapper.module, wrapper.resolve(PositionProvider)).run()
+        lines = text.splitlines(keepends=True)
+        parts = []
+        walk = _Walk(rb, parts)
+        for node in tree.body:
+            if _is_spec(node):  # a plain literal: ast reads it, no libcst tree needed
+                try:
+                    walk.spec = ast.literal_eval(node.value)
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    walk.spec = None
+                walk.spec_span = Span(path, node.value.lineno, node.value.col_offset + 1, node.value.end_lineno,
+                                      node.value.end_col_offset + 1)
+                if not isinstance(walk.spec, dict):
+                    walk.spec = None
+                    rb.diagnostics.append(diag("OML702", "[airflow] cannot read OMLC_SCHEDULE: not a literal dict",
+                                               walk.spec_span))
+            elif _is_dag_block(node):
+                wrapper = MetadataWrapper(cst.parse_module("".join(lines[node.lineno - 1:node.end_lineno])),
+                                          unsafe_skip_copy=True)
+                parts.append((wrapper.module, wrapper.resolve(PositionProvider), node.lineno - 1))
+        walk.run()
         return rb
 
 
+def _is_spec(node) -> bool:
+    import ast
+
+    return isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "OMLC_SCHEDULE"
+                                                for t in node.targets)
+
+
+def _is_dag_block(node) -> bool:
+    import ast
+
+    return isinstance(node, ast.With) and any(
+        isinstance(item.context_expr, ast.Call) and _ast_name(item.context_expr.func) == "DAG" for item in node.items)
+
+
+def _ast_name(node) -> str:
+    import ast
+
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
+
+
 class _Walk:
-    def __init__(self, rb: Readback, module, positions) -> None:
+    def __init__(self, rb: Readback, parts) -> None:
+        import libcst as cst
+
         self.rb = rb
-        self.module = module
-        self.positions = positions
+        self.parts = parts  # (libcst module of one statement, its positions, lines before it)
+        self.module = cst.Module(body=[])  # code_for_node of any node
         self.spec: dict | None = None
         self.tasks: dict[str, dict] = {}  # variable -> {"id", "step"}
         self.edges: list[tuple[str, str, Span]] = []
 
     # -- helpers -----------------------------------------------------------------------
     def span(self, node) -> Span:
-        pos = self.positions[node]
-        return Span(self.rb.path, pos.start.line, pos.start.column + 1, pos.end.line, pos.end.column + 1)
+        for _, positions, before in self.parts:
+            pos = positions.get(node)
+            if pos is not None:
+                return Span(self.rb.path, pos.start.line + before, pos.start.column + 1, pos.end.line + before,
+                            pos.end.column + 1)
+        return Span(self.rb.path, 1, 1)
 
     def value(self, node) -> Any:
         """A literal, a timedelta(...) in seconds, a pendulum.datetime(...) as UTC ISO."""
@@ -96,17 +151,8 @@ class _Walk:
         import libcst as cst
 
         found_dag = False
-        for stmt in self.module.body:
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if isinstance(small, cst.Assign) and _target_name(small) == "OMLC_SCHEDULE":
-                        spec = self.value(small.value)
-                        if isinstance(spec, dict):
-                            self.spec = spec
-                            self.spec_span = self.span(small.value)
-                        else:
-                            self.unreadable("OMLC_SCHEDULE", small.value)
-            elif isinstance(stmt, cst.With):
+        for stmt in (part[0].body[0] for part in self.parts):
+            if isinstance(stmt, cst.With):
                 for item in stmt.items:
                     call = item.item
                     if isinstance(call, cst.Call) and _dotted(call.func).split(".")[-1] == "DAG":

@@ -78,7 +78,28 @@ def airflow_schedule(schedule) -> AirflowSchedule:
     return AirflowSchedule("delta", seconds=every.days * 86400, exact_grid=False)
 
 
+DOCS_INTRO = """# The Airflow target
+
+`omlc compile --target airflow` writes, per pipeline, `<name>.py` (one DAG, DAG id = the
+pipeline name) and `<name>.runtime.yaml` (the runtime copy of the pipeline the tasks run).
+Generated code targets {versions}; it imports only Airflow, its standard provider and the
+standard library. Each task is a `BashOperator` running the runner command from
+`omlc.yaml` (default `osiris run ...`) with the OMLC_* environment variables
+(`append_env=True`). The window is computed at run time from `data_interval_end`, or
+`dag_run.run_after` for manual runs, by the same code `omlc schedule preview` uses.
+
+How each OML field is expressed (this table is the loss report's source; a test keeps it
+equal to the code). A field set in a pipeline that is not `exact` is reported by
+`omlc compile` at its location; `--strict` fails on approximated and unsupported ones.
+Value-dependent losses: a cron schedule whose fire times Airflow moves at a DST change
+(approximated, with the day and times), an interval no cron expression gives
+(DeltaTriggerTimetable: approximated), a `metadata.description` ending in `.md`.
+
+"""
+
+
 class AirflowTarget(Target):
+    docs_intro = DOCS_INTRO
     name = "airflow"
     title = "Airflow 3.3"
     engine_versions = "apache-airflow 3.3 (tested with 3.3.2 and apache-airflow-providers-standard 1.21)"
@@ -282,35 +303,3 @@ def _pendulum_args(moment: datetime | None, tz_name: str) -> str:
 def _is_email(text: str) -> bool:
     local, at, domain = text.partition("@")
     return bool(at and local and "." in domain and not any(c.isspace() for c in text))
-
-
-DOCS_INTRO = """# The Airflow target
-
-`omlc compile --target airflow` writes, per pipeline, `<name>.py` (one DAG, DAG id = the
-pipeline name) and `<name>.runtime.yaml` (the runtime copy of the pipeline the tasks run).
-Generated code targets {versions}; it imports only Airflow, its standard provider and the
-standard library. Each task is a `BashOperator` running the runner command from
-`omlc.yaml` (default `osiris run ...`) with the OMLC_* environment variables
-(`append_env=True`). The window is computed at run time from `data_interval_end`, or
-`dag_run.run_after` for manual runs, by the same code `omlc schedule preview` uses.
-
-How each OML field is expressed (this table is the loss report's source; a test keeps it
-equal to the code). A field set in a pipeline that is not `exact` is reported by
-`omlc compile` at its location; `--strict` fails on approximated and unsupported ones.
-Value-dependent losses: a cron schedule whose fire times Airflow moves at a DST change
-(approximated, with the day and times), an interval no cron expression gives
-(DeltaTriggerTimetable: approximated), a `metadata.description` ending in `.md`.
-
-"""
-
-
-def support_markdown(target: AirflowTarget) -> str:
-    return DOCS_INTRO.format(versions=target.engine_versions) + target.support_markdown()
-
-
-def write_docs() -> None:
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "docs" / "targets" / "airflow.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(support_markdown(AirflowTarget()), encoding="utf-8")

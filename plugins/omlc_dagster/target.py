@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from omlc.codegen import literal
 from omlc.diagnostics import diag
 from omlc.targets import Loss, Support, Target, Unit, step_names
 
@@ -126,7 +125,53 @@ def dagster_tags(pipeline, job_name: str) -> tuple[dict[str, str], list[str]]:
     return tags, moved
 
 
+DOCS_INTRO = """# The Dagster target
+
+`omlc compile --target dagster` writes, per pipeline, `<name>.py` (a job of ops, its
+schedule and `defs = dg.Definitions(...)`), `<name>.runtime.yaml` (the runtime copy of the
+pipeline the ops run) and, when the pipeline sets `schedule.timeout` or
+`schedule.concurrency`, `<name>.dagster.yaml`: a fragment to merge into the Dagster
+instance's `dagster.yaml` (run monitoring, so that `dagster/max_runtime` is enforced, and a
+`tag_concurrency_limits` entry; Dagster reads both from the instance only). Generated code
+targets {versions}; it imports only Dagster and the standard library, and never uses
+`from __future__ import annotations`.
+
+- **Ops, not assets.** An OML pipeline is a graph of commands without declared data
+  products; a job of ops says exactly that. Each op runs the runner command from
+  `omlc.yaml` (default `osiris run ...`) with the OMLC_* environment variables, through
+  the embedded `omlc_run_command` (its own process group, stopped at the run's deadline).
+- **Names.** Dagster names match `^[A-Za-z0-9_]+$`. A pipeline name that does not (or is a
+  Python keyword) becomes the name with `_` for each other character plus 8 hex digits of
+  its sha256 (`adversarial.injection-test_01` -> `adversarial_injection_test_01_<hash>`);
+  the original name is the tag `omlc/pipeline`. The schedule is `<job>_schedule`; ops are
+  `<job>__run_pipeline`, or `<job>__step_<id>` per step (op names must be unique in a
+  code location).
+- **Fire time.** The schedule function passes `context.scheduled_execution_time` (ISO
+  8601) as the op config `fire_time` in the run config. A manual run (launchpad,
+  `execute_in_process`, no schedule tick) leaves `fire_time` empty and the fire time is the
+  run's start time (from the run record; the same for every op of the run). Set
+  `fire_time` in the run config to rerun a past fire time. The window is computed from it
+  at run time by the same code `omlc schedule preview` uses.
+- **Retries.** Dagster's EXPONENTIAL backoff is delay*(2^n-1), not OML's delay*2^(n-1):
+  the op raises `RetryRequested(seconds_to_wait=...)` with OML's delay for each retry.
+- **Timeout.** `dagster/max_runtime` needs run monitoring (the fragment); the op also
+  stops the runner itself at the run's deadline, and a run past it fails without retries.
+- **Catchup.** A schedule without partitions launches only the latest missed tick after
+  downtime.
+
+How each OML field is expressed (this table is the loss report's source; a test keeps it
+equal to the code). A field set in a pipeline that is not `exact` is reported by
+`omlc compile` at its location; `--strict` fails on approximated and unsupported ones.
+Value-dependent losses: a pipeline name Dagster rejects (renamed: approximated), a cron
+schedule whose fire times Dagster moves at a DST change or a zone whose DST changes Dagster
+mis-handles (approximated), an interval no cron expression gives (emulated), `catchup:
+true` (unsupported), tags that are not valid Dagster tag keys (approximated).
+
+"""
+
+
 class DagsterTarget(Target):
+    docs_intro = DOCS_INTRO
     name = "dagster"
     title = "Dagster 1.13"
     engine_versions = "dagster 1.13 (tested with 1.13.28)"
@@ -307,63 +352,3 @@ def _yaml_string(text: str) -> str:
     import json
 
     return json.dumps(text)
-
-
-DOCS_INTRO = """# The Dagster target
-
-`omlc compile --target dagster` writes, per pipeline, `<name>.py` (a job of ops, its
-schedule and `defs = dg.Definitions(...)`), `<name>.runtime.yaml` (the runtime copy of the
-pipeline the ops run) and, when the pipeline sets `schedule.timeout` or
-`schedule.concurrency`, `<name>.dagster.yaml`: a fragment to merge into the Dagster
-instance's `dagster.yaml` (run monitoring, so that `dagster/max_runtime` is enforced, and a
-`tag_concurrency_limits` entry; Dagster reads both from the instance only). Generated code
-targets {versions}; it imports only Dagster and the standard library, and never uses
-`from __future__ import annotations`.
-
-- **Ops, not assets.** An OML pipeline is a graph of commands without declared data
-  products; a job of ops says exactly that. Each op runs the runner command from
-  `omlc.yaml` (default `osiris run ...`) with the OMLC_* environment variables, through
-  the embedded `omlc_run_command` (its own process group, stopped at the run's deadline).
-- **Names.** Dagster names match `^[A-Za-z0-9_]+$`. A pipeline name that does not (or is a
-  Python keyword) becomes the name with `_` for each other character plus 8 hex digits of
-  its sha256 (`adversarial.injection-test_01` -> `adversarial_injection_test_01_<hash>`);
-  the original name is the tag `omlc/pipeline`. The schedule is `<job>_schedule`; ops are
-  `<job>__run_pipeline`, or `<job>__step_<id>` per step (op names must be unique in a
-  code location).
-- **Fire time.** The schedule function passes `context.scheduled_execution_time` (ISO
-  8601) as the op config `fire_time` in the run config. A manual run (launchpad,
-  `execute_in_process`, no schedule tick) leaves `fire_time` empty and the fire time is the
-  run's start time (from the run record; the same for every op of the run). Set
-  `fire_time` in the run config to rerun a past fire time. The window is computed from it
-  at run time by the same code `omlc schedule preview` uses.
-- **Retries.** Dagster's EXPONENTIAL backoff is delay*(2^n-1), not OML's delay*2^(n-1):
-  the op raises `RetryRequested(seconds_to_wait=...)` with OML's delay for each retry.
-- **Timeout.** `dagster/max_runtime` needs run monitoring (the fragment); the op also
-  stops the runner itself at the run's deadline, and a run past it fails without retries.
-- **Catchup.** A schedule without partitions launches only the latest missed tick after
-  downtime.
-
-How each OML field is expressed (this table is the loss report's source; a test keeps it
-equal to the code). A field set in a pipeline that is not `exact` is reported by
-`omlc compile` at its location; `--strict` fails on approximated and unsupported ones.
-Value-dependent losses: a pipeline name Dagster rejects (renamed: approximated), a cron
-schedule whose fire times Dagster moves at a DST change or a zone whose DST changes Dagster
-mis-handles (approximated), an interval no cron expression gives (emulated), `catchup:
-true` (unsupported), tags that are not valid Dagster tag keys (approximated).
-
-| OML field | status | how |
-|---|---|---|
-"""
-
-
-def support_markdown(target: DagsterTarget) -> str:
-    rows = [f"| `{name}` | {row.status} | {row.how} |" for name, row in target.support_table()]
-    return DOCS_INTRO.format(versions=target.engine_versions) + "\n".join(rows) + "\n"
-
-
-def write_docs() -> None:
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "docs" / "targets" / "dagster.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(support_markdown(DagsterTarget()), encoding="utf-8")

@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 payload = json.load(sys.stdin)
 dags_folder = os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = payload["source"]  # before Airflow reads its config
