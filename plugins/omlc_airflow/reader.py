@@ -10,7 +10,6 @@ executed and Airflow is not imported. Anything else in the file is ignored.
 
 from __future__ import annotations
 
-import ast
 from datetime import datetime, timezone
 from typing import Any
 
@@ -137,10 +136,7 @@ class _Walk:
             if name in ("pendulum.datetime", "datetime"):
                 return _instant(self, node)
             return _UNREADABLE
-        try:
-            return ast.literal_eval(self.module.code_for_node(node).strip())
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            return _UNREADABLE
+        return _literal(node)
 
     def unreadable(self, what: str, node) -> None:
         self.rb.diagnostics.append(diag("OML702", f"[airflow] cannot read {what}: "
@@ -334,6 +330,45 @@ class _Walk:
         span = self.span(node)
         for ups, downs in zip(groups, groups[1:]):
             self.edges.extend((u, d, span) for u in ups for d in downs)
+
+
+def _literal(node) -> Any:
+    """The value of a literal expression (strings, numbers, True/False/None, lists, tuples,
+    dicts, unary minus) read from the libcst tree, else _UNREADABLE."""
+    import libcst as cst
+
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
+        try:
+            value = node.evaluated_value
+        except (ValueError, SyntaxError):
+            return _UNREADABLE
+        return _UNREADABLE if value is None and not isinstance(node, cst.Integer) else value
+    if isinstance(node, cst.Name):
+        return {"True": True, "False": False, "None": None}.get(node.value, _UNREADABLE)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        value = _literal(node.expression)
+        return -value if isinstance(value, (int, float)) and not isinstance(value, bool) else _UNREADABLE
+    if isinstance(node, (cst.List, cst.Tuple)):
+        items = []
+        for element in node.elements:
+            if not isinstance(element, cst.Element):
+                return _UNREADABLE
+            value = _literal(element.value)
+            if value is _UNREADABLE:
+                return _UNREADABLE
+            items.append(value)
+        return items if isinstance(node, cst.List) else tuple(items)
+    if isinstance(node, cst.Dict):
+        out = {}
+        for element in node.elements:
+            if not isinstance(element, cst.DictElement):
+                return _UNREADABLE
+            key, value = _literal(element.key), _literal(element.value)
+            if key is _UNREADABLE or value is _UNREADABLE:
+                return _UNREADABLE
+            out[key] = value
+        return out
+    return _UNREADABLE
 
 
 def _instant(walk: _Walk, call) -> Any:
