@@ -48,3 +48,24 @@ def test_the_same_pipeline_compiles_to_the_same_bytes_from_any_working_directory
     # from elsewhere, with an absolute path: still up to date
     run = omlc("compile", "--check", str(root / "pipelines"), "--target", "airflow", cwd=root.parent)
     assert run.returncode == 0, run.stderr
+
+
+def test_runtime_copy_keeps_the_text_and_declares_the_window_params(tmp_path):
+    from omlc.compile import runtime_copy
+    from omlc.validate import load_text
+
+    source = FIXTURE.read_text(encoding="utf-8")
+    copy = runtime_copy(source, "p.oml.yaml", "omlc compile p.oml.yaml")
+    body = copy.split("\n", 4)[4]  # after the header
+    assert body.startswith(source.replace("${window.start}", "${params.window_start}")
+                           .replace("${window.end}", "${params.window_end}"))  # the text, comments included
+    loaded = load_text(copy)
+    assert loaded.pipeline is not None and loaded.pipeline.params["window_end"] == {"default": ""}
+    # a file that declares params already goes through the YAML round trip, and keeps its own
+    with_params = source.replace("steps:", "params:\n  limit: {default: 10}\nsteps:", 1)
+    both = load_text(runtime_copy(with_params, "p.oml.yaml", "")).pipeline
+    assert set(both.params) == {"limit", "window_start", "window_end"}
+    assert "${params.window_start}" in both.steps[0].config["query"]
+    # no window references: the source, verbatim
+    plain = 'oml_version: "0.2.0"\nname: x  # comment\nsteps: [{id: a, component: mysql.extractor, mode: read}]\n'
+    assert runtime_copy(plain, "p.oml.yaml", "").endswith(plain)
