@@ -16,11 +16,7 @@ Prints a table.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
-import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -28,9 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from corpus import CRONS, ZONES, bench_compile, pipelines  # noqa: E402
+from corpus import bench_compile, engine_side_by_side, pipelines, print_compile_rows, print_side_by_side  # noqa: E402,E501
 
-ROUNDS = 7
 HAND_WRITTEN = '''import pendulum
 from datetime import timedelta
 from airflow.providers.standard.operators.bash import BashOperator
@@ -67,44 +62,8 @@ for _ in range(3):
     bag = DagBag(dag_folder=folder)
     times.append(time.process_time() - t0)
     assert not bag.import_errors, bag.import_errors
-print(json.dumps({"best": min(times), "dags": len(bag.dags)}))
+print(json.dumps({"per_item": min(times) / len(bag.dags)}))
 '''
-
-
-def bench_parse(paths: list[Path], work: Path, pyc: bool = True) -> dict[str, float] | None:
-    from omlc.compile import compile_paths
-    from omlc_airflow.target import AirflowTarget
-    from tests.engines.envs import engine_environment, ensure_env
-
-    python = ensure_env("airflow")
-    generated, hand = work / "generated", work / "hand"
-    compile_paths([str(p) for p in paths], [AirflowTarget()], out=str(generated))
-    for f in generated.glob("*.runtime.yaml"):
-        f.rename(work / f.name)  # parse the DAG files only
-    hand.mkdir()
-    rng = random.Random(2026)
-    for i in range(len(paths)):
-        hand.joinpath(f"hand_{i}.py").write_text(HAND_WRITTEN.format(i=i, cron=rng.choice(CRONS), tz=rng.choice(ZONES),
-                                                                     attempts=rng.randint(0, 4)), encoding="utf-8")
-    env = {name: engine_environment("airflow", work / f"home-{name}") for name in ("generated", "hand")}
-    if pyc:
-        # as a deployed DAG processor: bytecode cached in __pycache__ after the first parse
-        # (best of 3 is then the steady state); without it, the cold compile is measured
-        for e in env.values():
-            e.pop("PYTHONDONTWRITEBYTECODE", None)
-    # the two folders take turns, one fresh interpreter each time, so drift in the
-    # machine's speed hits both alike; the median of the rounds is reported
-    best: dict[str, list[float]] = {"generated": [], "hand": []}
-    for _ in range(ROUNDS):
-        for name, folder in (("generated", generated), ("hand", hand)):
-            out = subprocess.run([str(python), "-c", PARSE, str(folder)], capture_output=True, text=True,
-                                 env=env[name])
-            if out.returncode:
-                print(out.stderr[-2000:], file=sys.stderr)
-                return None
-            data = json.loads(out.stdout.strip().splitlines()[-1])
-            best[name].append(data["best"] / data["dags"])
-    return {name: statistics.median(values) for name, values in best.items()}
 
 
 def main() -> None:
@@ -121,21 +80,13 @@ def main() -> None:
         from omlc_airflow.target import AirflowTarget
 
         runs = [bench_compile(paths, AirflowTarget()) for _ in range(3)]
-        print(f"{'measure':<52} {'value':>10}  target")
-        print(f"{'compile to Airflow, per pipeline (emit + losses)':<52} "
-              f"{statistics.median(r['emit'] for r in runs) * 1000:>8.3f} ms  <= 1 ms")
-        print(f"{'compile_paths incl. validation, per pipeline':<52} "
-              f"{statistics.median(r['whole'] for r in runs) * 1000:>8.3f} ms  (seed: < 1 s)")
+        print_compile_rows("Airflow", runs)
         if not args.no_parse:
             for pyc, label in ((True, "bytecode cached"), (False, "no bytecode cache")):
                 sub = work / label.replace(" ", "_")
                 sub.mkdir()
-                parsed = bench_parse(paths[: args.dags], sub, pyc)
-                if parsed:
-                    print(f"{'DagBag parse per DAG, generated (' + label + ')':<52} "
-                          f"{parsed['generated'] * 1000:>8.2f} ms")
-                    print(f"{'DagBag parse per DAG, hand-written (' + label + ')':<52} "
-                          f"{parsed['hand'] * 1000:>8.2f} ms")
+                print_side_by_side("DagBag parse per DAG", label, engine_side_by_side(
+                    "airflow", AirflowTarget(), paths[: args.dags], sub, HAND_WRITTEN, PARSE, pyc))
 
 
 if __name__ == "__main__":

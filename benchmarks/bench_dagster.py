@@ -17,11 +17,7 @@ Prints a table.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
-import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,9 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import CRONS, ZONES, bench_compile, pipelines  # noqa: E402
+from corpus import bench_compile, engine_side_by_side, pipelines, print_compile_rows, print_side_by_side  # noqa: E402,E501
 
-ROUNDS = 7
 HAND_WRITTEN = '''import subprocess
 
 import dagster as dg
@@ -77,38 +72,8 @@ for round in range(3):
         spec.loader.exec_module(module)
         assert module.defs is not None
     times.append(time.process_time() - t0)
-print(json.dumps({"best": min(times), "modules": len(files)}))
+print(json.dumps({"per_item": min(times) / len(files)}))
 '''
-
-
-def bench_import(paths: list[Path], work: Path, pyc: bool) -> dict[str, float] | None:
-    from omlc.compile import compile_paths
-    from omlc_dagster.target import DagsterTarget
-    from tests.engines.envs import engine_environment, ensure_env
-
-    python = ensure_env("dagster")
-    generated, hand = work / "generated", work / "hand"
-    compile_paths([str(p) for p in paths], [DagsterTarget()], out=str(generated))
-    hand.mkdir()
-    rng = random.Random(2026)
-    for i in range(len(paths)):
-        hand.joinpath(f"hand_{i}.py").write_text(HAND_WRITTEN.format(i=i, cron=rng.choice(CRONS), tz=rng.choice(ZONES),
-                                                                     attempts=rng.randint(0, 4)), encoding="utf-8")
-    env = {name: engine_environment("dagster", work / f"home-{name}") for name in ("generated", "hand")}
-    if pyc:  # a code server restarting: bytecode cached in __pycache__ by the first round
-        for e in env.values():
-            e.pop("PYTHONDONTWRITEBYTECODE", None)
-    best: dict[str, list[float]] = {"generated": [], "hand": []}
-    for _ in range(ROUNDS):
-        for name, folder in (("generated", generated), ("hand", hand)):
-            out = subprocess.run([str(python), "-c", IMPORT, str(folder)], capture_output=True, text=True,
-                                 env=env[name])
-            if out.returncode:
-                print(out.stderr[-2000:], file=sys.stderr)
-                return None
-            data = json.loads(out.stdout.strip().splitlines()[-1])
-            best[name].append(data["best"] / data["modules"])
-    return {name: statistics.median(values) for name, values in best.items()}
 
 
 def main() -> None:
@@ -125,21 +90,13 @@ def main() -> None:
         from omlc_dagster.target import DagsterTarget
 
         runs = [bench_compile(paths, DagsterTarget()) for _ in range(3)]
-        print(f"{'measure':<56} {'value':>10}  target")
-        print(f"{'compile to Dagster, per pipeline (emit + losses)':<56} "
-              f"{statistics.median(r['emit'] for r in runs) * 1000:>8.3f} ms  <= 1 ms")
-        print(f"{'compile_paths incl. validation, per pipeline':<56} "
-              f"{statistics.median(r['whole'] for r in runs) * 1000:>8.3f} ms  (seed: < 1 s)")
+        print_compile_rows("Dagster", runs)
         if not args.no_import:
             for pyc, label in ((True, "bytecode cached"), (False, "no bytecode cache")):
                 sub = work / label.replace(" ", "_")
                 sub.mkdir()
-                imported = bench_import(paths[: args.modules], sub, pyc)
-                if imported:
-                    print(f"{'import per module, generated (' + label + ')':<56} "
-                          f"{imported['generated'] * 1000:>8.2f} ms")
-                    print(f"{'import per module, hand-written (' + label + ')':<56} "
-                          f"{imported['hand'] * 1000:>8.2f} ms")
+                print_side_by_side("import per module", label, engine_side_by_side(
+                    "dagster", DagsterTarget(), paths[: args.modules], sub, HAND_WRITTEN, IMPORT, pyc))
 
 
 if __name__ == "__main__":

@@ -18,11 +18,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
-import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,9 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from corpus import CRONS, ZONES, bench_compile, pipelines  # noqa: E402
+from corpus import bench_compile, engine_side_by_side, pipelines, print_compile_rows, print_side_by_side  # noqa: E402,E501
 
-ROUNDS = 7
 HAND_WRITTEN = '''import subprocess
 from datetime import datetime, timedelta
 from typing import Optional
@@ -85,38 +80,8 @@ for n in range(3):
             spec.loader.exec_module(module)
         total += time.process_time() - t0
     best = total if best is None else min(best, total)
-print(json.dumps({"per_module": best / len(files), "modules": len(files)}))
+print(json.dumps({"per_item": best / len(files)}))
 '''
-
-
-def bench_import(paths: list[Path], work: Path) -> dict[str, float] | None:
-    from omlc.compile import compile_paths
-    from omlc_prefect.target import PrefectTarget
-    from tests.engines.envs import engine_environment, ensure_env
-
-    python = ensure_env("prefect")
-    generated, hand = work / "generated", work / "hand"
-    compile_paths([str(p) for p in paths], [PrefectTarget()], out=str(generated))
-    for f in generated.glob("*.runtime.yaml"):
-        f.rename(work / f.name)
-    hand.mkdir()
-    rng = random.Random(2026)
-    for i in range(len(paths)):
-        hand.joinpath(f"hand_{i}.py").write_text(HAND_WRITTEN.format(i=i, cron=rng.choice(CRONS), tz=rng.choice(ZONES),
-                                                                     attempts=rng.randint(0, 4)), encoding="utf-8")
-    env = {name: engine_environment("prefect", work / f"home-{name}") for name in ("generated", "hand")}
-    for e in env.values():  # bytecode cached after the first pass, as a deployed worker has it
-        e.pop("PYTHONDONTWRITEBYTECODE", None)
-    results: dict[str, list[float]] = {"generated": [], "hand": []}
-    for _ in range(ROUNDS):
-        for name, folder in (("generated", generated), ("hand", hand)):
-            out = subprocess.run([str(python), "-c", IMPORT, str(folder)], capture_output=True, text=True,
-                                 env=env[name], cwd=str(work))
-            if out.returncode:
-                print(out.stderr[-2000:], file=sys.stderr)
-                return None
-            results[name].append(json.loads(out.stdout.strip().splitlines()[-1])["per_module"])
-    return {name: statistics.median(values) for name, values in results.items()}
 
 
 def main() -> None:
@@ -133,20 +98,13 @@ def main() -> None:
         from omlc_prefect.target import PrefectTarget
 
         runs = [bench_compile(paths, PrefectTarget()) for _ in range(3)]
-        print(f"{'measure':<56} {'value':>10}  target")
-        print(f"{'compile to Prefect, per pipeline (emit + losses)':<56} "
-              f"{statistics.median(r['emit'] for r in runs) * 1000:>8.3f} ms  <= 1 ms")
-        print(f"{'compile_paths incl. validation, per pipeline':<56} "
-              f"{statistics.median(r['whole'] for r in runs) * 1000:>8.3f} ms  (seed: < 1 s)")
+        print_compile_rows("Prefect", runs)
         if not args.no_import:
-            sub = work / "import"
-            sub.mkdir()
-            imported = bench_import(paths[: args.modules], sub)
-            if imported:
-                print(f"{'import per module, generated (prefect preloaded)':<56} "
-                      f"{imported['generated'] * 1000:>8.2f} ms")
-                print(f"{'import per module, hand-written (prefect preloaded)':<56} "
-                      f"{imported['hand'] * 1000:>8.2f} ms")
+            for pyc, label in ((True, "bytecode cached"), (False, "no bytecode cache")):
+                sub = work / label.replace(" ", "_")
+                sub.mkdir()
+                print_side_by_side("import per module", label, engine_side_by_side(
+                    "prefect", PrefectTarget(), paths[: args.modules], sub, HAND_WRITTEN, IMPORT, pyc))
 
 
 if __name__ == "__main__":

@@ -74,3 +74,61 @@ def bench_compile(paths: list[Path], target) -> dict[str, float]:
     compile_paths([str(p) for p in paths], [target], write=False)
     whole = (time.perf_counter() - t0) / len(paths)
     return {"emit": emit, "whole": whole}
+
+
+def engine_side_by_side(engine: str, target, paths: list[Path], work: Path, hand_written: str, script: str,
+                        pyc: bool = True, rounds: int = 7) -> dict[str, float] | None:
+    """Seconds per file that ``engine`` spends loading what omlc generates for ``paths``
+    against as many hand-written equivalents (``hand_written`` formatted with i, cron, tz,
+    attempts): ``script`` runs in the engine's venv with a folder as argument and prints
+    JSON with ``per_item`` last. One fresh interpreter per measurement, the two folders
+    taking turns so drift in the machine's speed hits both alike; the median of ``rounds``.
+    With ``pyc``, bytecode is cached after the first load, as on a deployed scheduler."""
+    import json
+    import statistics
+    import subprocess
+    import sys
+
+    from omlc.compile import compile_paths
+    from tests.engines.envs import engine_environment, ensure_env
+
+    python = ensure_env(engine)
+    generated, hand = work / "generated", work / "hand"
+    compile_paths([str(p) for p in paths], [target], out=str(generated))
+    for f in generated.glob("*.runtime.yaml"):
+        f.rename(work / f.name)  # the code files only (the runtime copies stay reachable by name)
+    hand.mkdir()
+    rng = random.Random(2026)
+    for i in range(len(paths)):
+        hand.joinpath(f"hand_{i}.py").write_text(hand_written.format(
+            i=i, cron=rng.choice(CRONS), tz=rng.choice(ZONES), attempts=rng.randint(0, 4)), encoding="utf-8")
+    env = {name: engine_environment(engine, work / f"home-{name}") for name in ("generated", "hand")}
+    if pyc:
+        for e in env.values():
+            e.pop("PYTHONDONTWRITEBYTECODE", None)
+    results: dict[str, list[float]] = {"generated": [], "hand": []}
+    for _ in range(rounds):
+        for name, folder in (("generated", generated), ("hand", hand)):
+            out = subprocess.run([str(python), "-c", script, str(folder)], capture_output=True, text=True,
+                                 env=env[name], cwd=str(work))
+            if out.returncode:
+                print(out.stderr[-2000:], file=sys.stderr)
+                return None
+            results[name].append(json.loads(out.stdout.strip().splitlines()[-1])["per_item"])
+    return {name: statistics.median(values) for name, values in results.items()}
+
+
+def print_compile_rows(title: str, runs: list[dict[str, float]]) -> None:
+    import statistics
+
+    print(f"{'measure':<56} {'value':>10}  target")
+    print(f"{'compile to ' + title + ', per pipeline (emit + losses)':<56} "
+          f"{statistics.median(r['emit'] for r in runs) * 1000:>8.3f} ms  <= 1 ms")
+    print(f"{'compile_paths incl. validation, per pipeline':<56} "
+          f"{statistics.median(r['whole'] for r in runs) * 1000:>8.3f} ms  (seed: < 1 s)")
+
+
+def print_side_by_side(what: str, label: str, measured: dict[str, float] | None) -> None:
+    if measured:
+        for name in ("generated", "hand"):
+            print(f"{what + ', ' + name + ' (' + label + ')':<56} {measured[name] * 1000:>8.2f} ms")

@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from omlc.cli_common import Granularity, OutputFormat, emit_report, parse_params, warn_plugin_problems
+from omlc.cli_common import Granularity, OutputFormat, chosen_targets, emit_report, parse_params, warn_plugin_problems
 
 app = typer.Typer(
     name="omlc",
@@ -57,14 +57,9 @@ def compile_cmd(
     param: Optional[List[str]] = typer.Option(None, "--param", help="Override a param for validation: NAME=VALUE."),
 ) -> None:
     """Compile pipelines to orchestrator code, with the loss report of each target."""
-    from omlc.compile import UnknownTarget, compile_paths, resolve_targets
+    from omlc.compile import compile_paths
 
-    try:
-        targets = resolve_targets(target)
-    except UnknownTarget as exc:
-        raise typer.BadParameter(str(exc), param_hint="--target") from None
-    finally:
-        warn_plugin_problems()
+    targets = chosen_targets(target)
     result = compile_paths(paths, targets, out=out, granularity=granularity.value, strict=strict,
                            write=not check, check=check, profile=profile, params=parse_params(param))
     code = emit_report(result.report, fmt, strict)
@@ -93,16 +88,10 @@ def verify_cmd(
 ) -> None:
     """Compile, read the code back, and report every field where code and OML differ (drift,
     OML701), at the OML field and the code's file:line."""
-    from omlc.compile import UnknownTarget, resolve_targets
     from omlc.plugins import get_registry
     from omlc.readback import verify_paths
 
-    try:
-        targets = resolve_targets(target)
-    except UnknownTarget as exc:
-        raise typer.BadParameter(str(exc), param_hint="--target") from None
-    finally:
-        warn_plugin_problems()
+    targets = chosen_targets(target)
     readers = get_registry().readers()
     missing = [t.name for t in targets if t.name not in readers]
     if missing and "all" not in target:

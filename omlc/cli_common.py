@@ -61,6 +61,19 @@ def emit_report(report, fmt: OutputFormat, strict: bool, err: bool = False) -> i
     return report.exit_code(strict=strict)
 
 
+def chosen_targets(names: list[str], option: str = "--target") -> list:
+    """The targets a command names (``all``: every installed one), as a usage error when one
+    is unknown; plugins that failed to load are reported either way."""
+    from omlc.compile import UnknownTarget, resolve_targets
+
+    try:
+        return resolve_targets(names)
+    except UnknownTarget as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+    finally:
+        warn_plugin_problems()
+
+
 def warn_plugin_problems() -> None:
     from omlc.plugins import get_registry
 

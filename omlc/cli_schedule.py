@@ -288,15 +288,10 @@ def export_cmd(
     writes both."""
     import sys
 
-    from omlc.cli_common import warn_plugin_problems
-    from omlc.compile import UnknownTarget, compile_paths, resolve_targets
+    from omlc.cli_common import chosen_targets
+    from omlc.compile import compile_paths
 
-    try:
-        targets = resolve_targets([target])
-    except UnknownTarget as exc:
-        raise typer.BadParameter(str(exc), param_hint="--format") from None
-    finally:
-        warn_plugin_problems()
+    targets = chosen_targets([target], "--format")
     result = compile_paths([pipeline], targets, granularity=granularity.value, write=False)
     report = result.report
     _emit_report(report, OutputFormat.text, strict=False, err=True)

@@ -10,16 +10,11 @@ runs. The assertions compare what Airflow reports with what the OML says.
 
 from __future__ import annotations
 
-import json
-import shutil
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from omlc import params as P
-from omlc.compile import compile_paths
 from omlc_airflow.target import AirflowTarget
 from omlc.schedule.cron import parse_cron
 from omlc.schedule.engine import CronSchedule
@@ -27,14 +22,11 @@ from omlc.schedule.report import render_window
 from omlc.schedule.targets import MODELS
 from omlc.schedule.timetable import Timetable, parse_start, retry_delays
 from omlc.targets import metadata_tags
-from omlc.validate import load_file
 from tests.engines.envs import pytest_engine_python, run_oracle
+from tests.engines.project import read_records, recording_project
 
 pytestmark = pytest.mark.engines
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures" / "pipelines"
-RECORDER = ROOT / "tests" / "engines" / "runners" / "recorder.py"
 U = timezone.utc
 YEAR = (datetime(2024, 1, 1, tzinfo=U), datetime(2025, 1, 1, tzinfo=U))
 
@@ -61,12 +53,6 @@ steps:
 '''
 
 
-def _extra_pipeline(name: str, schedule: str) -> str:
-    return (f'oml_version: "0.2.0"\nname: {name}\n{schedule}\nsteps:\n'
-            '  - {id: extract, component: mysql.extractor, mode: read, config: {connection: "@mysql.x", '
-            'query: "SELECT * FROM t WHERE ts >= \'${window.start}\' AND ts < \'${window.end}\'"}}\n')
-
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(U).isoformat()
 
@@ -86,41 +72,18 @@ RUNS = [
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory):
     python = pytest_engine_python("airflow")
-    project = tmp_path_factory.mktemp("proj") / "odd {{ name }} 'dir' $(id)"
-    pipelines = project / "pipelines"
-    pipelines.mkdir(parents=True)
-    for f in sorted(FIXTURES.glob("*.oml.yaml")):
-        shutil.copy(f, pipelines / f.name)
-    for name, schedule in EXTRA.items():
-        (pipelines / f"{name}.oml.yaml").write_text(_extra_pipeline(name, schedule), encoding="utf-8")
-    runner = f"{sys.executable} {RECORDER}"
-    (project / "omlc.yaml").write_text(
-        "runner:\n"
-        f"  command: {json.dumps(runner + ' {oml_path} --param window_start={window_start} --param window_end={window_end} --fire {fire_time} --run {run_id}')}\n"
-        f"  step_command: {json.dumps(runner + ' {oml_path} --step {step_id}')}\n", encoding="utf-8")
-    out = project / "dags"
-    targets = [AirflowTarget()]
-    result = compile_paths([str(pipelines)], targets, out=str(out))
-    assert result.exit_code() == 0, [str(d) for d in result.report.diagnostics if d.severity.value == "error"]
-    steps_dir = project / "steps"
-    steps_dir.mkdir()
-    (steps_dir / "steps_graph.oml.yaml").write_text(STEPS_GRAPH, encoding="utf-8")
-    assert compile_paths([str(steps_dir)], targets, out=str(out), granularity="step").exit_code() == 0
-    records = project / "records"
+    project = recording_project(tmp_path_factory, AirflowTarget(), "dags", EXTRA)
+    project.add("steps", {"steps_graph.oml.yaml": STEPS_GRAPH}, granularity="step")
+    records = project.root / "records"
     records.mkdir()
     runs = [{"dag_id": dag_id, "logical_date": logical, "run_after": run_after or logical,
              "recorder_out": str(records / f"{i}.jsonl"), "env": env}
             for i, (dag_id, logical, run_after, env) in enumerate(RUNS)]
     answer = run_oracle("airflow", "airflow_dags.py",
-                        {"source": str(out), "fires": {"start": _iso(YEAR[0]), "end": _iso(YEAR[1])}, "runs": runs},
-                        timeout=1200, python=python)
-    pipelines_by_id = {}
-    for f in sorted(pipelines.glob("*.oml.yaml")) + [steps_dir / "steps_graph.oml.yaml"]:
-        loaded = load_file(str(f))
-        pipelines_by_id[loaded.pipeline.name] = loaded.pipeline
-    answer["pipelines"] = pipelines_by_id
-    answer["records"] = [[json.loads(line) for line in Path(r["recorder_out"]).read_text().splitlines()]
-                         if Path(r["recorder_out"]).exists() else [] for r in runs]
+                        {"source": str(project.out), "fires": {"start": _iso(YEAR[0]), "end": _iso(YEAR[1])},
+                         "runs": runs}, timeout=1200, python=python)
+    answer["pipelines"] = project.pipelines()
+    answer["records"] = read_records([r["recorder_out"] for r in runs])
     return answer
 
 

@@ -14,11 +14,7 @@ Dagster reports with what the OML says.
 
 from __future__ import annotations
 
-import json
-import shutil
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -29,15 +25,12 @@ from omlc.schedule.engine import CronSchedule
 from omlc.schedule.report import render_window
 from omlc.schedule.targets import MODELS, model_caveat
 from omlc.schedule.timetable import Timetable, retry_delays
-from omlc.validate import load_file
 from omlc_dagster.target import DagsterTarget, dagster_name, dagster_schedule, dagster_tags
 from tests.engines.envs import pytest_engine_python, run_oracle
+from tests.engines.project import RUNNER, extra_pipeline, read_records, recording_project
 
 pytestmark = pytest.mark.engines
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures" / "pipelines"
-RECORDER = ROOT / "tests" / "engines" / "runners" / "recorder.py"
 U = timezone.utc
 YEAR = (datetime(2024, 1, 1, tzinfo=U), datetime(2025, 1, 1, tzinfo=U))
 
@@ -65,12 +58,6 @@ steps:
   - {id: b, component: duckdb.processor, mode: transform, needs: [a], config: {query: "SELECT 2"}}
   - {id: c, component: duckdb.processor, mode: transform, needs: [a], config: {query: "SELECT 3"}}
 '''
-
-
-def _extra_pipeline(name: str, schedule: str) -> str:
-    return (f'oml_version: "0.2.0"\nname: {name}\n{schedule}\nsteps:\n'
-            '  - {id: extract, component: mysql.extractor, mode: read, config: {connection: "@mysql.x", '
-            'query: "SELECT * FROM t WHERE ts >= \'${window.start}\' AND ts < \'${window.end}\'"}}\n')
 
 
 def _iso(moment: datetime) -> str:
@@ -112,49 +99,20 @@ TICKS = [
 @pytest.fixture(scope="module")
 def dagster(tmp_path_factory):
     python = pytest_engine_python("dagster")
-    project = tmp_path_factory.mktemp("proj") / "odd {{ name }} 'dir' $(id)"
-    pipelines = project / "pipelines"
-    pipelines.mkdir(parents=True)
-    for f in sorted(FIXTURES.glob("*.oml.yaml")):
-        shutil.copy(f, pipelines / f.name)
-    for name, schedule in EXTRA.items():
-        (pipelines / f"{name}.oml.yaml").write_text(_extra_pipeline(name, schedule), encoding="utf-8")
-    runner = f"{sys.executable} {RECORDER}"
-    (project / "omlc.yaml").write_text(
-        "runner:\n"
-        f"  command: {json.dumps(runner + ' {oml_path} --param window_start={window_start} --param window_end={window_end} --fire {fire_time} --run {run_id}')}\n"
-        f"  step_command: {json.dumps(runner + ' {oml_path} --step {step_id} --fire {fire_time}')}\n",
-        encoding="utf-8")
-    out = project / "defs"
-    targets = [DagsterTarget()]
-    result = compile_paths([str(pipelines)], targets, out=str(out))
-    assert result.exit_code() == 0, [str(d) for d in result.report.diagnostics if d.severity.value == "error"]
-    steps_dir = project / "steps"
-    steps_dir.mkdir()
-    (steps_dir / "steps_graph.oml.yaml").write_text(STEPS_GRAPH, encoding="utf-8")
-    assert compile_paths([str(steps_dir)], targets, out=str(out), granularity="step").exit_code() == 0
-    slow = project / "slow"
-    slow.mkdir()
-    (slow / "omlc.yaml").write_text(f"runner:\n  command: {json.dumps(runner + ' {oml_path}; sleep 30')}\n",
-                                    encoding="utf-8")
-    (slow / "slow_timeout.oml.yaml").write_text(SLOW, encoding="utf-8")
-    assert compile_paths([str(slow)], targets, out=str(out)).exit_code() == 0
-    records = project / "records"
+    project = recording_project(tmp_path_factory, DagsterTarget(), "defs", EXTRA,
+                                step_command=RUNNER + " {oml_path} --step {step_id} --fire {fire_time}")
+    project.add("steps", {"steps_graph.oml.yaml": STEPS_GRAPH}, granularity="step")
+    project.add("slow", {"slow_timeout.oml.yaml": SLOW}, command=RUNNER + " {oml_path}; sleep 30")
+    records = project.root / "records"
     records.mkdir()
     runs = [{"file": f"{name}.py", "tick": tick, "recorder_out": str(records / f"{i}.jsonl"), "env": env}
             for i, (name, tick, env) in enumerate(RUNS)]
     ticks = [{"file": f"{name}.py", "tick": tick} for name, tick, _ in TICKS]
     answer = run_oracle("dagster", "dagster_defs.py",
-                        {"source": str(out), "fires": {"start": _iso(YEAR[0]), "end": _iso(YEAR[1])},
+                        {"source": str(project.out), "fires": {"start": _iso(YEAR[0]), "end": _iso(YEAR[1])},
                          "ticks": ticks, "runs": runs}, timeout=900, python=python)
-    by_name = {}
-    for f in sorted(pipelines.glob("*.oml.yaml")) + [steps_dir / "steps_graph.oml.yaml",
-                                                     slow / "slow_timeout.oml.yaml"]:
-        p = load_file(str(f)).pipeline
-        by_name[p.name] = p
-    answer["pipelines"] = by_name
-    answer["records"] = [[json.loads(line) for line in Path(r["recorder_out"]).read_text().splitlines()]
-                         if Path(r["recorder_out"]).exists() else [] for r in runs]
+    answer["pipelines"] = project.pipelines()
+    answer["records"] = read_records([r["recorder_out"] for r in runs])
     return answer
 
 
@@ -249,7 +207,7 @@ def test_dagster_differs_from_oml_only_where_the_loss_report_says(dagster, tmp_p
     assert diff == {"2024-10-27T00:30:00+00:00", "2024-10-27T01:30:00+00:00"}
     assert "2024-03-31T01:00:00+00:00" in oml  # the gap: both at 03:00 CEST
     path = tmp_path / "prague_dst.oml.yaml"
-    path.write_text(_extra_pipeline("prague_dst", EXTRA["prague_dst"]), encoding="utf-8")
+    path.write_text(extra_pipeline("prague_dst", EXTRA["prague_dst"]), encoding="utf-8")
     result = compile_paths([str(path)], [DagsterTarget()], write=False)
     (loss,) = [d for d in result.report.diagnostics if "schedule.expression" in d.message]
     assert loss.code == "OML601" and "2024-10-27" in loss.message and "Dagster runs at 02:30 CET" in loss.message

@@ -13,8 +13,6 @@ Prefect reports and what the recorder saw with the OML.
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,21 +20,17 @@ from pathlib import Path
 import pytest
 
 from omlc import params as P
-from omlc.compile import compile_paths
 from omlc.schedule.engine import CronSchedule
 from omlc.schedule.report import render_window
 from omlc.schedule.targets import MODELS
 from omlc.schedule.timetable import Timetable, retry_delays
 from omlc.targets import metadata_tags
-from omlc.validate import load_file
 from omlc_prefect.target import PrefectTarget, prefect_schedule
 from tests.engines.envs import pytest_engine_python, run_oracle
+from tests.engines.project import RUNNER, read_records, recording_project
 
 pytestmark = pytest.mark.engines
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures" / "pipelines"
-RECORDER = ROOT / "tests" / "engines" / "runners" / "recorder.py"
 U = timezone.utc
 YEAR = (datetime(2024, 1, 1, tzinfo=U), datetime(2025, 1, 1, tzinfo=U))
 
@@ -87,12 +81,6 @@ steps:
 '''
 
 
-def _extra_pipeline(name: str, schedule: str) -> str:
-    return (f'oml_version: "0.2.0"\nname: {name}\n{schedule}\nsteps:\n'
-            '  - {id: extract, component: mysql.extractor, mode: read, config: {connection: "@mysql.x", '
-            'query: "SELECT * FROM t WHERE ts >= \'${window.start}\' AND ts < \'${window.end}\'"}}\n')
-
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(U).isoformat()
 
@@ -128,41 +116,13 @@ RUNS = [
 @pytest.fixture(scope="module")
 def prefect(tmp_path_factory):
     python = pytest_engine_python("prefect")
-    project = tmp_path_factory.mktemp("proj") / "odd {{ name }} 'dir' $(id)"
-    pipelines = project / "pipelines"
-    pipelines.mkdir(parents=True)
-    for f in sorted(FIXTURES.glob("*.oml.yaml")):
-        shutil.copy(f, pipelines / f.name)
-    for name, schedule in EXTRA.items():
-        (pipelines / f"{name}.oml.yaml").write_text(_extra_pipeline(name, schedule), encoding="utf-8")
-    runner = f"{sys.executable} {RECORDER}"
-    (project / "omlc.yaml").write_text(
-        "runner:\n"
-        f"  command: {json.dumps(runner + ' {oml_path} --param window_start={window_start} --param window_end={window_end} --fire {fire_time} --run {run_id}')}\n"
-        f"  step_command: {json.dumps(runner + ' {oml_path} --step {step_id}')}\n", encoding="utf-8")
-    out = project / "flows"
-    targets = [PrefectTarget()]
-    result = compile_paths([str(pipelines)], targets, out=str(out))
-    assert result.exit_code() == 0, [str(d) for d in result.report.diagnostics if d.severity.value == "error"]
-    steps_dir = project / "steps"
-    steps_dir.mkdir()
-    (steps_dir / "steps_graph.oml.yaml").write_text(STEPS_GRAPH, encoding="utf-8")
-    (steps_dir / "steps_fail.oml.yaml").write_text(STEPS_FAIL, encoding="utf-8")
-    assert compile_paths([str(steps_dir)], targets, out=str(out), granularity="step").exit_code() == 0
-    fail_dir = project / "failing"
-    fail_dir.mkdir()
-    (fail_dir / "e2e_fail.oml.yaml").write_text(E2E_FAIL, encoding="utf-8")
+    project = recording_project(tmp_path_factory, PrefectTarget(), "flows", EXTRA)
+    project.add("steps", {"steps_graph.oml.yaml": STEPS_GRAPH, "steps_fail.oml.yaml": STEPS_FAIL},
+                granularity="step")
     stamp = f'{sys.executable} -c "import time; print(time.time())" >> "$RECORDER_TIMES"; '
-    (fail_dir / "omlc.yaml").write_text(f"runner:\n  command: {json.dumps(stamp + runner + ' {oml_path}')}\n",
-                                        encoding="utf-8")
-    assert compile_paths([str(fail_dir)], targets, out=str(out)).exit_code() == 0
-    slow_dir = project / "slow"
-    slow_dir.mkdir()
-    (slow_dir / "e2e_slow.oml.yaml").write_text(SLOW, encoding="utf-8")
-    (slow_dir / "omlc.yaml").write_text('runner:\n  command: "echo start >> \\"$RECORDER_TIMES\\".slow; sleep 60"\n',
-                                        encoding="utf-8")
-    assert compile_paths([str(slow_dir)], targets, out=str(out)).exit_code() == 0
-    records = project / "records"
+    project.add("failing", {"e2e_fail.oml.yaml": E2E_FAIL}, command=stamp + RUNNER + " {oml_path}")
+    project.add("slow", {"e2e_slow.oml.yaml": SLOW}, command='echo start >> "$RECORDER_TIMES".slow; sleep 60')
+    records = project.root / "records"
     records.mkdir()
     times = records / "times.txt"
     runs = []
@@ -170,18 +130,11 @@ def prefect(tmp_path_factory):
         runs.append({"module": f"{name}.py", "recorder_out": str(records / f"{i}.jsonl"),
                      "env": dict(env, RECORDER_TIMES=str(times)), **what})
     answer = run_oracle("prefect", "prefect_flows.py",
-                        {"source": str(out), "fires": {"start": _iso(YEAR[0]), "end": _iso(YEAR[1])},
+                        {"source": str(project.out), "fires": {"start": _iso(YEAR[0]), "end": _iso(YEAR[1])},
                          "skip_fires": [f"{name}.py" for name in NO_FIRES], "runs": runs},
                         timeout=600, python=python)
-    pipelines_by_name = {}
-    extra = [steps_dir / "steps_graph.oml.yaml", steps_dir / "steps_fail.oml.yaml", fail_dir / "e2e_fail.oml.yaml",
-             slow_dir / "e2e_slow.oml.yaml"]
-    for f in sorted(pipelines.glob("*.oml.yaml")) + extra:
-        loaded = load_file(str(f))
-        pipelines_by_name[loaded.pipeline.name] = loaded.pipeline
-    answer["pipelines"] = pipelines_by_name
-    answer["records"] = [[json.loads(line) for line in Path(r["recorder_out"]).read_text().splitlines()]
-                         if Path(r["recorder_out"]).exists() else [] for r in runs]
+    answer["pipelines"] = project.pipelines()
+    answer["records"] = read_records([r["recorder_out"] for r in runs])
     answer["times"] = [float(x) for x in times.read_text().split()] if times.exists() else []
     slow = Path(str(times) + ".slow")
     answer["slow_attempts"] = len(slow.read_text().split()) if slow.exists() else 0
