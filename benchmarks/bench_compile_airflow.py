@@ -1,6 +1,6 @@
 """Benchmark: compiling to Airflow, and how fast Airflow parses what omlc writes.
 
-    python benchmarks/bench_compile_airflow.py [--pipelines 1000] [--dags 100] [--no-parse]
+    python benchmarks/bench_compile_airflow.py [--pipelines 1000] [--files 100] [--no-engine]
 
 1. In-process compile of N distinct pipelines (fixtures with varied names, crons, timezones
    and windows): ``AirflowTarget.compile`` (loss report + DAG text) per pipeline, and the
@@ -15,16 +15,13 @@ Prints a table.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from corpus import bench_compile, engine_side_by_side, pipelines, print_compile_rows, print_side_by_side  # noqa: E402,E501
+from corpus import benchmark_main  # noqa: E402
 
 HAND_WRITTEN = '''import pendulum
 from datetime import timedelta
@@ -67,27 +64,12 @@ print(json.dumps({"per_item": min(times) / len(bag.dags)}))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--pipelines", type=int, default=1000)
-    ap.add_argument("--dags", type=int, default=100)
-    ap.add_argument("--no-parse", action="store_true")
-    args = ap.parse_args()
-    os.environ.setdefault("OMLC_NOW", "2026-01-01T00:00:00+00:00")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "p").mkdir()
-        paths = pipelines(args.pipelines, work / "p")
+    def target():
         from omlc_airflow.target import AirflowTarget
 
-        runs = [bench_compile(paths, AirflowTarget()) for _ in range(3)]
-        print_compile_rows("Airflow", runs)
-        if not args.no_parse:
-            for pyc, label in ((True, "bytecode cached"), (False, "no bytecode cache")):
-                sub = work / label.replace(" ", "_")
-                sub.mkdir()
-                print_side_by_side("DagBag parse per DAG", label, engine_side_by_side(
-                    "airflow", AirflowTarget(), paths[: args.dags], sub, HAND_WRITTEN, PARSE, pyc))
+        return AirflowTarget()
 
+    benchmark_main('airflow', 'Airflow', target, 'DagBag parse per DAG', HAND_WRITTEN, PARSE, 100)
 
 if __name__ == "__main__":
     main()

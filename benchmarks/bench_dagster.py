@@ -1,6 +1,6 @@
 """Benchmark: compiling to Dagster, and how fast Dagster imports what omlc writes.
 
-    python benchmarks/bench_dagster.py [--pipelines 1000] [--modules 50] [--no-import]
+    python benchmarks/bench_dagster.py [--pipelines 1000] [--files 50] [--no-engine]
 
 1. In-process compile of N distinct pipelines (benchmarks/corpus.py): ``DagsterTarget.compile``
    (loss report + module text) per pipeline, and the whole ``compile_paths`` (validation
@@ -16,17 +16,14 @@ Prints a table.
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import bench_compile, engine_side_by_side, pipelines, print_compile_rows, print_side_by_side  # noqa: E402,E501
+from corpus import benchmark_main  # noqa: E402
 
 HAND_WRITTEN = '''import subprocess
 
@@ -77,27 +74,12 @@ print(json.dumps({"per_item": min(times) / len(files)}))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--pipelines", type=int, default=1000)
-    ap.add_argument("--modules", type=int, default=50)
-    ap.add_argument("--no-import", action="store_true")
-    args = ap.parse_args()
-    os.environ.setdefault("OMLC_NOW", "2026-01-01T00:00:00+00:00")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "p").mkdir()
-        paths = pipelines(args.pipelines, work / "p")
+    def target():
         from omlc_dagster.target import DagsterTarget
 
-        runs = [bench_compile(paths, DagsterTarget()) for _ in range(3)]
-        print_compile_rows("Dagster", runs)
-        if not args.no_import:
-            for pyc, label in ((True, "bytecode cached"), (False, "no bytecode cache")):
-                sub = work / label.replace(" ", "_")
-                sub.mkdir()
-                print_side_by_side("import per module", label, engine_side_by_side(
-                    "dagster", DagsterTarget(), paths[: args.modules], sub, HAND_WRITTEN, IMPORT, pyc))
+        return DagsterTarget()
 
+    benchmark_main('dagster', 'Dagster', target, 'import per module', HAND_WRITTEN, IMPORT, 50)
 
 if __name__ == "__main__":
     main()

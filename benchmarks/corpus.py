@@ -132,3 +132,33 @@ def print_side_by_side(what: str, label: str, measured: dict[str, float] | None)
     if measured:
         for name in ("generated", "hand"):
             print(f"{what + ', ' + name + ' (' + label + ')':<56} {measured[name] * 1000:>8.2f} ms")
+
+
+def benchmark_main(engine: str, title: str, make_target, what: str, hand_written: str, script: str,
+                   files: int) -> None:
+    """The command line every target benchmark shares:
+    ``[--pipelines N] [--files M] [--no-engine]``: compile N corpus pipelines in process,
+    then (unless --no-engine) load M generated files beside M hand-written ones in the
+    engine's venv, with and without bytecode cached. Prints a table."""
+    import argparse
+    import os
+    import tempfile
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pipelines", type=int, default=1000)
+    ap.add_argument("--files", type=int, default=files, help="generated (and hand-written) files the engine loads")
+    ap.add_argument("--no-engine", action="store_true", help="compile only")
+    args = ap.parse_args()
+    os.environ.setdefault("OMLC_NOW", "2026-01-01T00:00:00+00:00")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "p").mkdir()
+        paths = pipelines(args.pipelines, work / "p")
+        print_compile_rows(title, [bench_compile(paths, make_target()) for _ in range(3)])
+        if args.no_engine:
+            return
+        for pyc, label in ((True, "bytecode cached"), (False, "no bytecode cache")):
+            sub = work / label.replace(" ", "_")
+            sub.mkdir()
+            print_side_by_side(what, label, engine_side_by_side(
+                engine, make_target(), paths[: args.files], sub, hand_written, script, pyc))

@@ -108,6 +108,22 @@ class Target:
         """The generated files: name (relative to the output folder) -> text."""
         raise NotImplementedError
 
+    def render(self, unit: Unit, template: str, values: dict, runtime: tuple[str, ...] | None = ()) -> str:
+        """A template of the target's package (``templates/`` beside its module) with the
+        provenance header, ``values`` and, unless ``runtime`` is None, the runtime code the
+        schedule needs (``values["spec"]``) plus the functions named in ``runtime``."""
+        from omlc import __version__
+        from omlc.codegen import header, template_environment
+
+        extra = {}
+        if runtime is not None:
+            from omlc.runtime.embed import runtime_source
+
+            extra["runtime"] = runtime_source(values["spec"], extra=runtime)
+        env = template_environment(type(self).__module__.split(".")[0])
+        return env.get_template(template).render(
+            header=header(unit.source_path, unit.source_text, unit.regenerate, __version__), **extra, **values)
+
     def problems(self, unit: Unit) -> Iterable[Diagnostic]:
         """Reasons this target cannot compile the pipeline at all (OML610 errors)."""
         return ()

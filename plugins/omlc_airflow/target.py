@@ -177,19 +177,7 @@ class AirflowTarget(Target):
 
     # -- emit --------------------------------------------------------------------------
     def emit(self, unit: Unit) -> dict[str, str]:
-        from omlc import __version__
-        from omlc.codegen import header, template_environment
-
-        from omlc.runtime.embed import runtime_source
-
-        env = template_environment("omlc_airflow")
-        values = self.values(unit)
-        text = env.get_template("dag.py.j2").render(
-            header=header(unit.source_path, unit.source_text, unit.regenerate, __version__),
-            runtime=runtime_source(values["spec"]),
-            **values,
-        )
-        return {f"{unit.pipeline.name}.py": text}
+        return {f"{unit.pipeline.name}.py": self.render(unit, "dag.py.j2", self.values(unit))}
 
     def values(self, unit: Unit) -> dict:
         """Everything the template needs; code fragments are built from literals only."""

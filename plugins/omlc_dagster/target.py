@@ -264,19 +264,12 @@ class DagsterTarget(Target):
 
     # -- emit --------------------------------------------------------------------------
     def emit(self, unit: Unit) -> dict[str, str]:
-        from omlc import __version__
-        from omlc.codegen import header, template_environment
-        from omlc.runtime.embed import runtime_source
-
-        env = template_environment("omlc_dagster")
         values = self.values(unit)
-        head = header(unit.source_path, unit.source_text, unit.regenerate, __version__)
         extra = ("omlc_run_command",) + (("omlc_prev_fire", "_omlc_interval_prev") if values["grid"] else ())
-        files = {f"{unit.pipeline.name}.py": env.get_template("job.py.j2").render(
-            header=head, runtime=runtime_source(values["spec"], extra=extra), **values)}
+        files = {f"{unit.pipeline.name}.py": self.render(unit, "job.py.j2", values, extra)}
         if values["max_runtime"] is not None or values["concurrency"] is not None:
-            files[unit.pipeline.name + FRAGMENT_SUFFIX] = env.get_template("dagster.yaml.j2").render(
-                header=head, yaml=_yaml_string, **values)
+            files[unit.pipeline.name + FRAGMENT_SUFFIX] = self.render(unit, "dagster.yaml.j2",
+                                                                      {**values, "yaml": _yaml_string}, None)
         return files
 
     def values(self, unit: Unit) -> dict:
