@@ -13,11 +13,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from omlc.cstread import UNREADABLE, assigned_name, dotted, split_tags
 from omlc.diagnostics import Span, diag
 from omlc.readback import Reader, Readback, facts
 
-_UNREADABLE = object()
-_DURATION_UNITS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 
 
 class AirflowReader(Reader):
@@ -35,123 +34,71 @@ class AirflowReader(Reader):
         return found
 
     def read(self, text: str, path: str) -> Readback:
-        """The facts of one DAG file. Only the statements that carry facts (the
-        ``OMLC_SCHEDULE`` assignment, ``with DAG(...)`` blocks) go through libcst, each
-        with its own position metadata; the rest of the file (the embedded runtime, imports,
-        helpers) is only checked to be Python."""
-        import ast
-
-        import libcst as cst
-        from libcst.metadata import MetadataWrapper, PositionProvider
+        """The facts of one DAG file: the ``with DAG(...)`` blocks go through libcst, the
+        ``OMLC_SCHEDULE`` literal through ast; the rest (the embedded runtime, imports) is
+        only checked to be Python."""
+        from omlc.cstread import UNREADABLE, Source
 
         rb = Readback(path)
-        try:
-            tree = ast.parse(text)
-        except SyntaxError as exc:
-            rb.diagnostics.append(diag("OML702", f"[airflow] not Python: {exc.msg}",
-                                       Span(path, exc.lineno or 1, max(exc.offset or 1, 1))))
+        source = Source(text, path, _is_dag_block, self.name)
+        if source.error is not None:
+            rb.diagnostics.append(source.error)
             return rb
-        lines = text.splitlines(keepends=True)
-        parts = []
-        walk = _Walk(rb, parts)
-        for node in tree.body:
-            if _is_spec(node):  # a plain literal: ast reads it, no libcst tree needed
-                try:
-                    walk.spec = ast.literal_eval(node.value)
-                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                    walk.spec = None
-                walk.spec_span = Span(path, node.value.lineno, node.value.col_offset + 1, node.value.end_lineno,
-                                      node.value.end_col_offset + 1)
-                if not isinstance(walk.spec, dict):
-                    walk.spec = None
-                    rb.diagnostics.append(diag("OML702", "[airflow] cannot read OMLC_SCHEDULE: not a literal dict",
-                                               walk.spec_span))
-            elif _is_dag_block(node):
-                wrapper = MetadataWrapper(cst.parse_module("".join(lines[node.lineno - 1:node.end_lineno])),
-                                          unsafe_skip_copy=True)
-                parts.append((wrapper.module, wrapper.resolve(PositionProvider), node.lineno - 1))
+        walk = _Walk(rb, source)
+        if "OMLC_SCHEDULE" in source.literals:
+            spec, walk.spec_span = source.literals["OMLC_SCHEDULE"]
+            if isinstance(spec, dict) and spec is not UNREADABLE:
+                walk.spec = spec
+            else:
+                rb.diagnostics.append(diag("OML702", "[airflow] cannot read OMLC_SCHEDULE: not a literal dict",
+                                           walk.spec_span))
         walk.run()
         return rb
-
-
-def _is_spec(node) -> bool:
-    import ast
-
-    return isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "OMLC_SCHEDULE"
-                                                for t in node.targets)
 
 
 def _is_dag_block(node) -> bool:
     import ast
 
+    def name(func) -> str:
+        return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
     return isinstance(node, ast.With) and any(
-        isinstance(item.context_expr, ast.Call) and _ast_name(item.context_expr.func) == "DAG" for item in node.items)
-
-
-def _ast_name(node) -> str:
-    import ast
-
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return ""
+        isinstance(item.context_expr, ast.Call) and name(item.context_expr.func) == "DAG" for item in node.items)
 
 
 class _Walk:
-    def __init__(self, rb: Readback, parts) -> None:
-        import libcst as cst
-
+    def __init__(self, rb: Readback, source) -> None:
         self.rb = rb
-        self.parts = parts  # (libcst module of one statement, its positions, lines before it)
-        self.module = cst.Module(body=[])  # code_for_node of any node
+        self.source = source
+        self.span = source.span
         self.spec: dict | None = None
-        self.tasks: dict[str, dict] = {}  # variable -> {"id", "step"}
+        self.spec_span: Span | None = None
+        self.tasks: dict[str, dict] = {}  # variable -> {"id", "step", "span"}
         self.edges: list[tuple[str, str, Span]] = []
 
-    # -- helpers -----------------------------------------------------------------------
-    def span(self, node) -> Span:
-        for _, positions, before in self.parts:
-            pos = positions.get(node)
-            if pos is not None:
-                return Span(self.rb.path, pos.start.line + before, pos.start.column + 1, pos.end.line + before,
-                            pos.end.column + 1)
-        return Span(self.rb.path, 1, 1)
-
     def value(self, node) -> Any:
-        """A literal, a timedelta(...) in seconds, a pendulum.datetime(...) as UTC ISO."""
+        """A literal, a timedelta(...) in seconds, a pendulum.datetime(...) as a UTC ISO instant."""
         import libcst as cst
 
-        if isinstance(node, cst.Call):
-            name = _dotted(node.func)
-            if name in ("timedelta", "datetime.timedelta"):
-                total = 0.0
-                for arg in node.args:
-                    unit = arg.keyword.value if arg.keyword else "days"
-                    amount = self.value(arg.value)
-                    if unit not in _DURATION_UNITS or not isinstance(amount, (int, float)):
-                        return _UNREADABLE
-                    total += amount * _DURATION_UNITS[unit]
-                return int(total) if total == int(total) else total
-            if name in ("pendulum.datetime", "datetime"):
-                return _instant(self, node)
-            return _UNREADABLE
-        return _literal(node)
+        from omlc.cstread import dotted, value
+
+        if isinstance(node, cst.Call) and dotted(node.func) in ("pendulum.datetime", "datetime"):
+            return _instant(self, node)
+        return value(node)
 
     def unreadable(self, what: str, node) -> None:
-        self.rb.diagnostics.append(diag("OML702", f"[airflow] cannot read {what}: "
-                                                  f"{_clip(self.module.code_for_node(node))}", self.span(node)))
+        self.rb.diagnostics.append(self.source.unreadable(what, node))
 
     # -- the walk ----------------------------------------------------------------------
     def run(self) -> None:
         import libcst as cst
 
         found_dag = False
-        for stmt in (part[0].body[0] for part in self.parts):
+        for stmt in self.source.statements:
             if isinstance(stmt, cst.With):
                 for item in stmt.items:
                     call = item.item
-                    if isinstance(call, cst.Call) and _dotted(call.func).split(".")[-1] == "DAG":
+                    if isinstance(call, cst.Call) and dotted(call.func).split(".")[-1] == "DAG":
                         found_dag = True
                         self.dag(call)
                         self.body(stmt.body.body)
@@ -193,12 +140,10 @@ class _Walk:
         tags = self.value(args["tags"]) if "tags" in args else []
         if isinstance(tags, list):
             at = self.span(args.get("tags", call))
-            plain = [t for t in tags if not t.startswith(("team:", "criticality:"))]
-            team = [t[5:] for t in tags if t.startswith("team:")]
-            level = [t[12:] for t in tags if t.startswith("criticality:")]
+            plain, prefixed = split_tags(tags)
             put("metadata.tags", plain, at)
-            put("metadata.team", team[0] if team else None, at)
-            put("metadata.criticality", level[0] if level else None, at)
+            put("metadata.team", prefixed.get("team"), at)
+            put("metadata.criticality", prefixed.get("criticality"), at)
         defaults = args.get("default_args")
         if defaults is not None:
             self.default_args(defaults)
@@ -213,7 +158,7 @@ class _Walk:
         if not isinstance(node, cst.Call):
             self.unreadable("the schedule", node)
             return
-        kind = _dotted(node.func).split(".")[-1]
+        kind = dotted(node.func).split(".")[-1]
         pos = [a.value for a in node.args if a.keyword is None]
         kw = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         if kind == "CronTriggerTimetable" and pos:
@@ -242,11 +187,10 @@ class _Walk:
             put("schedule.timezone", self.spec.get("timezone"), self.spec_span)
         for keyword, key in (("start_date", "schedule.start_date"), ("end_date", "schedule.end_date")):
             value = self.value(args[keyword]) if keyword in args else None
-            if value is _UNREADABLE:
+            if value is UNREADABLE:
                 self.unreadable(keyword, args[keyword])
                 continue
-            if key == "schedule.start_date" and "schedule.interval" not in self.rb.facts \
-                    and _is_default_start(self, args[keyword]):
+            if key == "schedule.start_date" and _is_default_start(self, args[keyword]):
                 value = None  # the target's start_date when OML gives none
             put(key, value, self.span(args.get(keyword, node)))
         for keyword, key in (("catchup", "schedule.catchup"), ("max_active_runs", "schedule.concurrency"),
@@ -293,7 +237,7 @@ class _Walk:
                 continue
             for small in stmt.body:
                 if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
-                    self.task(_target_name(small), small.value)
+                    self.task(assigned_name(small), small.value)
                 elif isinstance(small, cst.Expr) and isinstance(small.value, cst.BinaryOperation):
                     self.chain(small.value)
 
@@ -332,51 +276,12 @@ class _Walk:
             self.edges.extend((u, d, span) for u in ups for d in downs)
 
 
-def _literal(node) -> Any:
-    """The value of a literal expression (strings, numbers, True/False/None, lists, tuples,
-    dicts, unary minus) read from the libcst tree, else _UNREADABLE."""
-    import libcst as cst
-
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
-        try:
-            value = node.evaluated_value
-        except (ValueError, SyntaxError):
-            return _UNREADABLE
-        return _UNREADABLE if value is None and not isinstance(node, cst.Integer) else value
-    if isinstance(node, cst.Name):
-        return {"True": True, "False": False, "None": None}.get(node.value, _UNREADABLE)
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        value = _literal(node.expression)
-        return -value if isinstance(value, (int, float)) and not isinstance(value, bool) else _UNREADABLE
-    if isinstance(node, (cst.List, cst.Tuple)):
-        items = []
-        for element in node.elements:
-            if not isinstance(element, cst.Element):
-                return _UNREADABLE
-            value = _literal(element.value)
-            if value is _UNREADABLE:
-                return _UNREADABLE
-            items.append(value)
-        return items if isinstance(node, cst.List) else tuple(items)
-    if isinstance(node, cst.Dict):
-        out = {}
-        for element in node.elements:
-            if not isinstance(element, cst.DictElement):
-                return _UNREADABLE
-            key, value = _literal(element.key), _literal(element.value)
-            if key is _UNREADABLE or value is _UNREADABLE:
-                return _UNREADABLE
-            out[key] = value
-        return out
-    return _UNREADABLE
-
-
 def _instant(walk: _Walk, call) -> Any:
     """pendulum.datetime(y, m, d[, h, mi, s], tz=...) as a UTC ISO instant."""
     parts = [walk.value(a.value) for a in call.args if a.keyword is None]
     kw = {a.keyword.value: walk.value(a.value) for a in call.args if a.keyword is not None}
     if not all(isinstance(p, int) for p in parts) or not 3 <= len(parts) <= 6:
-        return _UNREADABLE
+        return UNREADABLE
     from omlc.schedule.engine import zone
     from omlc.schedule.timetable import resolve_wall
 
@@ -384,7 +289,7 @@ def _instant(walk: _Walk, call) -> Any:
         tz = zone(kw.get("tz", "UTC"))
         return resolve_wall(datetime(*parts), tz).astimezone(timezone.utc).isoformat()
     except (ValueError, TypeError, KeyError, LookupError):
-        return _UNREADABLE
+        return UNREADABLE
 
 
 def _is_default_start(walk: _Walk, call) -> bool:
@@ -398,29 +303,5 @@ def _is_default_start(walk: _Walk, call) -> bool:
         return False
     parts = [walk.value(a.value) for a in call.args if a.keyword is None]
     return parts == [INTERVAL_ANCHOR.year, INTERVAL_ANCHOR.month, INTERVAL_ANCHOR.day]
-
-
-def _dotted(node) -> str:
-    import libcst as cst
-
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return _dotted(node.value) + "." + node.attr.value
-    return ""
-
-
-def _target_name(assign) -> str | None:
-    import libcst as cst
-
-    if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
-        return assign.targets[0].target.value
-    return None
-
-
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= 80 else text[:77] + "..."
-
 
 

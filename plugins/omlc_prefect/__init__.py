@@ -9,3 +9,10 @@ def register_targets(register):
     from omlc_prefect.target import PrefectTarget
 
     register(PrefectTarget())
+
+
+@omlc.hookimpl
+def register_readers(register):
+    from omlc_prefect.reader import PrefectReader
+
+    register(PrefectReader())

@@ -247,8 +247,7 @@ class PrefectTarget(Target):
             "pipeline": p.name,
             "command": unit.runner.shell(),
             "description": p.description,
-            "deployment_description": md.description if md is not None and md.description is not None
-            else p.description,
+            "deployment_description": md.description if md is not None else None,
             "schedule_code": schedule_code,
             "schedule_import": schedule_import,
             "start": canonical(timetable.start).isoformat() if timetable and timetable.start else None,

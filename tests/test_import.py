@@ -1,4 +1,4 @@
-"""`omlc import` from Airflow DAGs that omlc wrote: OML -> DAG -> OML keeps every fact the
+"""`omlc import` and `omlc verify` on code omlc wrote (Airflow DAGs, Prefect flows): OML -> DAG -> OML keeps every fact the
 target expresses (fixtures, and random pipelines), an existing OML file is updated in
 place, and what cannot be read is a located finding."""
 
@@ -15,32 +15,41 @@ from hypothesis import strategies as st
 from omlc.compile import compile_paths, make_unit, runtime_copy
 from omlc.importer import dump, import_code, infer_retry
 from omlc.project import Project
-from omlc.readback import facts
+from omlc.readback import facts, verify
 from omlc.schedule.timetable import retry_delays
 from omlc.validate import load_file, load_text
 from omlc_airflow.reader import AirflowReader
 from omlc_airflow.target import AirflowTarget
+from omlc_prefect.reader import PrefectReader
+from omlc_prefect.target import PrefectTarget
 from tests.conftest import run_cli
+
+# every target with a reader: OML -> code -> OML keeps every fact
+READ_BACK = [pytest.param(AirflowTarget(), AirflowReader(), id="airflow"),
+             pytest.param(PrefectTarget(), PrefectReader(), id="prefect")]
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pipelines"
 
 
-def _round_trip(path: Path, out: Path, granularity: str):
-    result = compile_paths([str(path)], [AirflowTarget()], out=str(out), granularity=granularity)
+def _round_trip(path: Path, out: Path, granularity: str, target=None, reader=None):
+    target, reader = target or AirflowTarget(), reader or AirflowReader()
+    result = compile_paths([str(path)], [target], out=str(out), granularity=granularity)
     assert result.exit_code() == 0
     original = load_file(str(path)).pipeline
     dag = out / f"{original.name}.py"
-    document, found, _ = import_code(dag.read_text(encoding="utf-8"), str(dag), AirflowReader())
+    assert verify(original, reader, dag.read_text(encoding="utf-8"), str(dag)) == []
+    document, found, _ = import_code(dag.read_text(encoding="utf-8"), str(dag), reader)
     assert [d for d in found if d.severity.value == "error"] == []
     back = load_text(dump(document, None), "imported.oml.yaml")
     assert back.pipeline is not None, [str(d) for d in back.diagnostics]
     return original, back.pipeline
 
 
+@pytest.mark.parametrize("target,reader", READ_BACK)
 @pytest.mark.parametrize("granularity", ["pipeline", "step"])
-def test_every_fixture_round_trips(tmp_path, granularity):
+def test_every_fixture_round_trips(tmp_path, granularity, target, reader):
     for path in sorted(FIXTURES.glob("*.oml.yaml")):
-        original, back = _round_trip(path, tmp_path / path.stem, granularity)
+        original, back = _round_trip(path, tmp_path / path.stem, granularity, target, reader)
         assert facts(back, granularity) == facts(original, granularity), path
         # steps and params come back from the runtime copy, window references restored
         assert [s.model_dump() for s in back.steps] == [s.model_dump() for s in original.steps], path
@@ -125,11 +134,13 @@ INTERVALS = st.fixed_dictionaries({
 }, optional={"start_date": st.sampled_from(["2024-01-01T01:30", "2024-06-01"])})
 
 
+@pytest.mark.parametrize("target,reader", READ_BACK)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.function_scoped_fixture])
 @given(schedule=st.one_of(SCHEDULES, INTERVALS), description=NASTY, owner=NASTY, tags=st.lists(NASTY, max_size=3),
        team=st.one_of(st.none(), NASTY), steps=st.integers(1, 4), granularity=st.sampled_from(["pipeline", "step"]))
-def test_random_pipelines_round_trip(tmp_path, schedule, description, owner, tags, team, steps, granularity):
+def test_random_pipelines_round_trip(tmp_path, target, reader, schedule, description, owner, tags, team, steps,
+                                    granularity):
     import json
 
     metadata = {"owner": owner or None, "tags": [t for t in dict.fromkeys(tags) if t],
@@ -144,8 +155,8 @@ def test_random_pipelines_round_trip(tmp_path, schedule, description, owner, tag
     loaded = load_text(json.dumps(doc), "random.oml.yaml")
     assert loaded.pipeline is not None, [str(d) for d in loaded.diagnostics]
     original = loaded.pipeline
-    unit = make_unit(original, loaded.source.text, "random.oml.yaml", Project(), "airflow", granularity)
-    output = AirflowTarget().compile(unit)
+    unit = make_unit(original, loaded.source.text, "random.oml.yaml", Project(), target.name, granularity)
+    output = target.compile(unit)
     if not output.ok:  # e.g. a tag over Airflow's length limit: a located problem, not code
         return
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
@@ -153,7 +164,8 @@ def test_random_pipelines_round_trip(tmp_path, schedule, description, owner, tag
     (folder / "random_pipeline.py").write_text(code, encoding="utf-8")
     (folder / unit.runtime_name).write_text(runtime_copy(loaded.source.text, "random.oml.yaml", ""),
                                             encoding="utf-8")
-    document, found, _ = import_code(code, str(folder / "random_pipeline.py"), AirflowReader())
+    assert verify(original, reader, code, "random_pipeline.py") == []
+    document, found, _ = import_code(code, str(folder / "random_pipeline.py"), reader)
     assert document is not None, [str(d) for d in found]
     back = load_text(dump(document, None), "back.oml.yaml")
     assert back.pipeline is not None, [str(d) for d in back.diagnostics]

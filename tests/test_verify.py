@@ -1,5 +1,5 @@
-"""Reading Airflow DAGs back (plugins/omlc_airflow/reader.py) and `omlc verify`: every
-fixture round-trips, and each kind of hand edit is reported as drift at its line."""
+"""Reading generated code back (the targets' readers) and `omlc verify`: every fixture reads
+back without drift, and each kind of hand edit is reported as drift at its line."""
 
 from __future__ import annotations
 
@@ -111,3 +111,38 @@ def test_facts_are_semantic():
     """The same schedule written two ways is the same fact."""
     a = load_file(str(FIXTURES / "daily_customer_sync.oml.yaml")).pipeline
     assert facts(a)["schedule.cron"]["hours"] == [2]
+
+
+PREFECT_EDITS = [
+    ("retries", r"    retries=3,", "    retries=5,", "schedule.retry.attempts"),
+    ("retry delays", r"retry_delay_seconds=\[300, 600, 1200\]", "retry_delay_seconds=[300, 600, 900]",
+     "schedule.retry.delays"),
+    ("cron", r"Cron\('0 2 \* \* \*'", "Cron('0 3 * * *'", "schedule.cron"),
+    ("timezone", r"timezone='UTC'\),", "timezone='Europe/Prague'),", "schedule.timezone"),
+    ("owner", r"'owner:data-team@company.com'", "'owner:someone@company.com'", "metadata.owner"),
+    ("window offset", r"'offset': \[0, -3600\]", "'offset': [0, -7200]", "schedule.window"),
+    ("timeout", r"^OMLC_TIMEOUT = 3600", "OMLC_TIMEOUT = 7200", "schedule.timeout"),
+    ("dependency edge", r"wait_for=\[step_clean_customers_run\]", "wait_for=[step_extract_customers_run]",
+     "steps.load_customers.needs"),
+]
+
+
+@pytest.mark.parametrize("what,pattern,replacement,fact", PREFECT_EDITS, ids=[e[0] for e in PREFECT_EDITS])
+def test_a_hand_edit_of_a_prefect_flow_is_drift_at_its_line(tmp_path, what, pattern, replacement, fact):
+    from omlc_prefect.target import PrefectTarget
+
+    source = tmp_path / "daily_customer_sync.oml.yaml"
+    shutil.copy(FIXTURES / source.name, source)
+    result = compile_paths([str(source)], [PrefectTarget()], write=False, granularity="step")
+    code = result.outputs[(str(source), "prefect")]["daily_customer_sync.py"]
+    edited, count = re.subn(pattern, replacement, code, flags=re.M)
+    assert count == 1, what
+    line = next(i for i, (a, b) in enumerate(zip(code.splitlines(), edited.splitlines()), 1) if a != b)
+    flow = tmp_path / "daily_customer_sync.py"
+    flow.write_text(edited, encoding="utf-8")
+    run = run_cli("verify", str(source), "--target", "prefect", "--generated", str(flow),
+                  env={"OMLC_PLUGINS": "prefect"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    drift = [ln for ln in run.stdout.splitlines() if "error OML701" in ln]
+    assert len(drift) == 1, run.stdout  # one edit, one fact
+    assert any(f"] {fact}: the code at {flow}:{line}:" in d for d in drift), drift

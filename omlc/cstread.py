@@ -1,0 +1,157 @@
+"""What every reader of generated code shares (libcst): parse only the statements that carry
+facts, locate nodes, read literal values. Nothing is executed and no engine is imported.
+
+A generated file is mostly the embedded runtime; a reader asks for the top-level
+statements it needs (``wanted``), which libcst parses one by one with position metadata,
+so reading back costs the size of those statements, not of the file.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any, Callable
+
+from omlc.diagnostics import Diagnostic, Span, diag
+
+UNREADABLE = object()  # a value that is not a literal
+_DURATION_UNITS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+
+
+class Source:
+    """The wanted top-level statements of one file, parsed by libcst with their positions."""
+
+    def __init__(self, text: str, path: str, wanted: Callable[[ast.stmt], bool], target: str) -> None:
+        import libcst as cst
+        from libcst.metadata import MetadataWrapper, PositionProvider
+
+        self.path = path
+        self.target = target
+        self.error: Diagnostic | None = None
+        self.statements: list = []  # libcst statements, in file order
+        self.literals: dict[str, tuple[Any, Span]] = {}  # NAME = <literal> at the top level
+        self._parts: list[tuple[Any, int]] = []
+        try:
+            tree = ast.parse(text)
+        except SyntaxError as exc:
+            self.error = diag("OML702", f"[{target}] not Python: {exc.msg}",
+                              Span(path, exc.lineno or 1, max(exc.offset or 1, 1)))
+            return
+        lines = text.splitlines(keepends=True)
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and node.targets[0].id.startswith("OMLC_"):
+                try:
+                    value = ast.literal_eval(node.value)
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    value = UNREADABLE
+                self.literals[node.targets[0].id] = (value, Span(path, node.value.lineno, node.value.col_offset + 1,
+                                                                  node.value.end_lineno, node.value.end_col_offset + 1))
+            if wanted(node):
+                start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+                wrapper = MetadataWrapper(cst.parse_module("".join(lines[start - 1:node.end_lineno])),
+                                          unsafe_skip_copy=True)
+                self._parts.append((wrapper.resolve(PositionProvider), start - 1))
+                self.statements.append(wrapper.module.body[0])
+
+    def span(self, node) -> Span:
+        for positions, before in self._parts:
+            pos = positions.get(node)
+            if pos is not None:
+                return Span(self.path, pos.start.line + before, pos.start.column + 1, pos.end.line + before,
+                            pos.end.column + 1)
+        return Span(self.path, 1, 1)
+
+    def unreadable(self, what: str, node) -> Diagnostic:
+        import libcst as cst
+
+        code = " ".join(cst.Module(body=[]).code_for_node(node).split())
+        return diag("OML702", f"[{self.target}] cannot read {what}: {code[:77] + '...' if len(code) > 80 else code}",
+                    self.span(node))
+
+
+def value(node) -> Any:
+    """A literal (strings, numbers, True/False/None, lists, tuples, dicts, unary minus) or a
+    ``timedelta(...)`` in seconds, read from the libcst tree; else UNREADABLE."""
+    import libcst as cst
+
+    if isinstance(node, cst.Call) and dotted(node.func) in ("timedelta", "datetime.timedelta"):
+        total = 0.0
+        for arg in node.args:
+            unit = arg.keyword.value if arg.keyword else "days"
+            amount = value(arg.value)
+            if unit not in _DURATION_UNITS or not isinstance(amount, (int, float)) or isinstance(amount, bool):
+                return UNREADABLE
+            total += amount * _DURATION_UNITS[unit]
+        return int(total) if total == int(total) else total
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
+        try:
+            result = node.evaluated_value
+        except (ValueError, SyntaxError):
+            return UNREADABLE
+        return UNREADABLE if result is None and not isinstance(node, cst.Integer) else result
+    if isinstance(node, cst.Name):
+        return {"True": True, "False": False, "None": None}.get(node.value, UNREADABLE)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = value(node.expression)
+        return -inner if isinstance(inner, (int, float)) and not isinstance(inner, bool) else UNREADABLE
+    if isinstance(node, (cst.List, cst.Tuple)):
+        items = []
+        for element in node.elements:
+            item = value(element.value) if isinstance(element, cst.Element) else UNREADABLE
+            if item is UNREADABLE:
+                return UNREADABLE
+            items.append(item)
+        return items if isinstance(node, cst.List) else tuple(items)
+    if isinstance(node, cst.Dict):
+        out = {}
+        for element in node.elements:
+            if not isinstance(element, cst.DictElement):
+                return UNREADABLE
+            key, item = value(element.key), value(element.value)
+            if key is UNREADABLE or item is UNREADABLE:
+                return UNREADABLE
+            out[key] = item
+        return out
+    return UNREADABLE
+
+
+def keywords(call) -> dict[str, Any]:
+    """A call's keyword arguments: name -> libcst node."""
+    return {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+
+
+def positional(call) -> list:
+    return [a.value for a in call.args if a.keyword is None]
+
+
+def dotted(node) -> str:
+    """``a.b.c`` of a Name/Attribute chain ("" for anything else)."""
+    import libcst as cst
+
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        inner = dotted(node.value)
+        return inner + "." + node.attr.value if inner else ""
+    return ""
+
+
+def assigned_name(assign) -> str | None:
+    import libcst as cst
+
+    if len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name):
+        return assign.targets[0].target.value
+    return None
+
+
+def split_tags(tags: list[str], prefixes: tuple[str, ...] = ("team", "criticality")) -> tuple[list[str], dict]:
+    """Tags as targets write them (:func:`omlc.targets.metadata_tags`): plain ones, and the
+    first ``<prefix>:value`` of each prefix (``team:``, ``criticality:``...)."""
+    plain, prefixed = [], {}
+    for tag in tags:
+        prefix, sep, rest = tag.partition(":")
+        if sep and prefix in prefixes and prefix not in prefixed:
+            prefixed[prefix] = rest
+        else:
+            plain.append(tag)
+    return plain, prefixed

@@ -1,0 +1,184 @@
+"""Reading a Prefect module back (libcst): the facts of :mod:`omlc.readback` from the operative code.
+
+What is read: the ``@flow(...)`` decorator (name, description), the ``@task(...)``
+decorator (retries, retry_delay_seconds), the ``deployment = <flow>.to_deployment(...)``
+call (schedule, concurrency limit, tags, description), the step tasks
+(``<step> = omlc_task.with_options(name=...)``) and their ``.submit(..., wait_for=[...])``
+calls in the flow, and the ``OMLC_*`` literals the flow computes with (schedule spec,
+start, end, catchup, timeout). Nothing is executed and Prefect is not imported.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from omlc.cstread import Source, assigned_name, dotted, keywords, positional, split_tags, value
+from omlc.diagnostics import Span, diag
+from omlc.readback import Reader, Readback, facts
+
+
+def _wanted(node) -> bool:
+    if isinstance(node, ast.FunctionDef):
+        return any(isinstance(d, ast.Call) and getattr(d.func, "id", "") in ("flow", "task") for d in node.decorator_list)
+    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute):
+        return node.value.func.attr in ("to_deployment", "with_options")
+    return False
+
+
+class PrefectReader(Reader):
+    name = "prefect"
+    oml_paths = {"prefect.schedule": ("schedule", "expression")}
+
+    def expected(self, pipeline, granularity: str) -> dict[str, Any]:
+        from omlc_prefect.target import prefect_schedule
+
+        found = facts(pipeline, granularity)
+        s = pipeline.schedule
+        if s is not None and s.type == "interval":  # cron: schedule.cron
+            mapped = prefect_schedule(s)
+            found["prefect.schedule"] = ([mapped.kind, mapped.expression, mapped.timezone] if mapped.kind == "cron"
+                                         else [mapped.kind, mapped.seconds, mapped.anchor, mapped.timezone])
+        return found
+
+    def read(self, text: str, path: str) -> Readback:
+        import libcst as cst
+
+        rb = Readback(path)
+        source = Source(text, path, _wanted, self.name)
+        if source.error is not None:
+            rb.diagnostics.append(source.error)
+            return rb
+        put, span = rb.put, source.span
+        literals = source.literals
+        spec, spec_span = literals.get("OMLC_SCHEDULE", (None, Span(path, 1, 1)))
+        if not isinstance(spec, dict):
+            rb.diagnostics.append(diag("OML702", "[prefect] no OMLC_SCHEDULE literal", spec_span))
+            return rb
+        steps: dict[str, dict] = {}  # variable -> {"id", "span"}
+        needs: dict[str, tuple[list[str], Span]] = {}
+        flow = deployment = None
+        for stmt in source.statements:
+            if isinstance(stmt, cst.FunctionDef):
+                for deco in stmt.decorators:
+                    call = deco.decorator
+                    if isinstance(call, cst.Call) and dotted(call.func) == "task":
+                        self._task(rb, source, call)
+                    elif isinstance(call, cst.Call) and dotted(call.func) == "flow":
+                        flow = call
+                        for node in _submits(stmt):
+                            var = dotted(node.func.value)
+                            kw = keywords(node)
+                            ups = [dotted(e.value) for e in kw["wait_for"].elements] if "wait_for" in kw else []
+                            needs[var] = ([u[:-len("_run")] for u in ups], span(node))
+            elif isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Assign):
+                assign = stmt.body[0]
+                call = assign.value
+                if call.func.attr.value == "with_options":
+                    steps[assigned_name(assign)] = {"id": value(keywords(call).get("name")), "span": span(call)}
+                elif call.func.attr.value == "to_deployment":
+                    deployment = call
+        if flow is None or deployment is None:
+            rb.diagnostics.append(diag("OML702", "[prefect] no @flow(...) or no `deployment = <flow>.to_deployment(...)`",
+                                       Span(path, 1, 1)))
+            return rb
+        fkw = keywords(flow)
+        put("name", value(fkw["name"]) if "name" in fkw else None, span(fkw.get("name", flow)))
+        put("description", value(fkw["description"]) if "description" in fkw else None,
+            span(fkw.get("description", flow)))
+        dkw = keywords(deployment)
+        put("metadata.description", value(dkw["description"]) if "description" in dkw else None,
+            span(dkw.get("description", deployment)))
+        tags = value(dkw["tags"]) if "tags" in dkw else []
+        if isinstance(tags, list):
+            plain, prefixed = split_tags(tags, ("team", "criticality", "owner"))
+            at = span(dkw.get("tags", deployment))
+            put("metadata.tags", plain, at)
+            for key in ("owner", "team", "criticality"):
+                put(f"metadata.{key}", prefixed.get(key), at)
+        if "schedule" in dkw:
+            self._schedule(rb, source, dkw["schedule"], spec, spec_span)
+            limit = dkw.get("concurrency_limit")
+            concurrency = value(keywords(limit)["limit"]) if isinstance(limit, cst.Call) else None
+            put("schedule.concurrency", concurrency, span(limit if limit is not None else deployment))
+            for name, key in (("OMLC_START", "schedule.start_date"), ("OMLC_END", "schedule.end_date"),
+                              ("OMLC_CATCHUP", "schedule.catchup"), ("OMLC_TIMEOUT", "schedule.timeout")):
+                if name in literals:
+                    put(key, literals[name][0], literals[name][1])
+            put("schedule.window", spec.get("window"), spec_span)
+        else:  # no schedule: OML keeps retries in the schedule block
+            rb.facts.pop("schedule.retry.attempts", None)
+            rb.facts.pop("schedule.retry.delays", None)
+        if steps:
+            rb.granularity = "step"
+            ids = [t["id"] for t in steps.values()]
+            put("steps", ids, min((t["span"] for t in steps.values()), key=lambda s: (s.line, s.col)))
+            for var, t in steps.items():
+                ups, where = needs.get(var, ([], t["span"]))
+                put(f"steps.{t['id']}.needs", sorted(steps[u]["id"] for u in ups if u in steps), where)
+        return rb
+
+    @staticmethod
+    def _task(rb: Readback, source: Source, call) -> None:
+        kw = keywords(call)
+        retries = value(kw["retries"]) if "retries" in kw else 0
+        rb.put("schedule.retry.attempts", retries, source.span(kw.get("retries", call)))
+        delays = value(kw["retry_delay_seconds"]) if "retry_delay_seconds" in kw else None
+        if isinstance(delays, (int, float)) and isinstance(retries, int):
+            delays = [delays] * retries
+        if delays is None:
+            delays = [0] * retries if isinstance(retries, int) else []
+        rb.put("schedule.retry.delays", delays, source.span(kw.get("retry_delay_seconds", call)))
+
+    @staticmethod
+    def _schedule(rb: Readback, source: Source, node, spec: dict, spec_span: Span) -> None:
+        import libcst as cst
+
+        from omlc.schedule.cron import CronError, parse_cron
+        from omlc.schedule.timetable import cron_fields
+
+        if not isinstance(node, cst.Call):
+            rb.diagnostics.append(source.unreadable("the schedule", node))
+            return
+        kind, args, kw = dotted(node.func), positional(node), keywords(node)
+        tz = value(kw["timezone"]) if "timezone" in kw else "UTC"
+        if kind == "Cron" and args:
+            expr = value(args[0])
+            try:
+                fields = cron_fields(parse_cron(expr))
+            except (CronError, TypeError, AttributeError):
+                rb.diagnostics.append(source.unreadable("the cron expression", args[0]))
+                return
+            rb.extra["expression"] = expr
+            if "interval" in spec:
+                rb.put("prefect.schedule", ["cron", expr, tz], source.span(node))
+            else:
+                rb.put("schedule.cron", fields, source.span(args[0]), repr(expr))
+                rb.put("schedule.timezone", tz, source.span(kw.get("timezone", node)))
+        elif kind == "Interval" and args:
+            anchor = kw.get("anchor_date")
+            anchor_iso = value(positional(anchor)[0]) if isinstance(anchor, cst.Call) and positional(anchor) else None
+            rb.put("prefect.schedule", ["interval", value(args[0]), anchor_iso, tz], source.span(node))
+        else:
+            rb.diagnostics.append(source.unreadable("the schedule", node))
+            return
+        if "interval" in spec:
+            rb.put("schedule.interval", spec["interval"], spec_span)
+            rb.put("schedule.timezone", spec.get("timezone"), spec_span)
+
+
+def _submits(function) -> list:
+    """The ``<step>.submit(...)`` calls in a flow function, in order."""
+    import libcst as cst
+
+    found = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Call(self, node) -> None:
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "submit":
+                found.append(node)
+
+    function.visit(Visitor())
+    return found
+
+
