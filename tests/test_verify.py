@@ -69,24 +69,31 @@ EDITS = [
 ]
 
 
-@pytest.mark.parametrize("what,pattern,replacement,fact", EDITS, ids=[e[0] for e in EDITS])
-def test_a_hand_edit_is_drift_at_its_line(tmp_path, what, pattern, replacement, fact):
+def _edit_and_verify(tmp_path, target, pattern: str, replacement: str, fact: str, drifts: int) -> None:
+    """Compile the seed pipeline (step granularity), make one hand edit, and check that
+    ``omlc verify --generated`` reports ``fact`` at the edited line (and ``drifts`` drifts)."""
     source = tmp_path / "daily_customer_sync.oml.yaml"
     shutil.copy(FIXTURES / source.name, source)
-    _, code = _compiled(source, "step")
-    edited, count = re.subn(pattern, replacement, code)
-    assert count == 1, what
-    line = next(i for i, text in enumerate(edited.splitlines(), 1) if replacement in text)
-    dag = tmp_path / "daily_customer_sync.py"
-    dag.write_text(edited, encoding="utf-8")
-    run = run_cli("verify", str(source), "--target", "airflow", "--generated", str(dag),
-                  env={"OMLC_PLUGINS": "airflow"})
+    result = compile_paths([str(source)], [target], write=False, granularity="step")
+    code = result.outputs[(str(source), target.name)]["daily_customer_sync.py"]
+    edited, count = re.subn(pattern, replacement, code, flags=re.M)
+    assert count == 1, pattern
+    line = next(i for i, (a, b) in enumerate(zip(code.splitlines(), edited.splitlines()), 1) if a != b)
+    generated = tmp_path / "daily_customer_sync.py"
+    generated.write_text(edited, encoding="utf-8")
+    run = run_cli("verify", str(source), "--target", target.name, "--generated", str(generated),
+                  env={"OMLC_PLUGINS": target.name})
     assert run.returncode == 1, run.stdout + run.stderr
     drift = [ln for ln in run.stdout.splitlines() if "error OML701" in ln]
-    # one edit, one fact (moving an edge also takes it from the step it came into)
-    assert len(drift) == (2 if what == "dependency edge" else 1), run.stdout
-    assert any(f"] {fact}: the code at {dag}:{line}:" in d for d in drift), drift
+    assert len(drift) == drifts, run.stdout
+    assert any(f"] {fact}: the code at {generated}:{line}:" in d for d in drift), drift
     assert "Traceback" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("what,pattern,replacement,fact", EDITS, ids=[e[0] for e in EDITS])
+def test_a_hand_edit_is_drift_at_its_line(tmp_path, what, pattern, replacement, fact):
+    # one edit, one fact (moving an edge with >> also takes it from the step it came into)
+    _edit_and_verify(tmp_path, AirflowTarget(), pattern, replacement, fact, 2 if what == "dependency edge" else 1)
 
 
 def test_verify_compiles_and_finds_no_drift(tmp_path):
@@ -131,18 +138,4 @@ PREFECT_EDITS = [
 def test_a_hand_edit_of_a_prefect_flow_is_drift_at_its_line(tmp_path, what, pattern, replacement, fact):
     from omlc_prefect.target import PrefectTarget
 
-    source = tmp_path / "daily_customer_sync.oml.yaml"
-    shutil.copy(FIXTURES / source.name, source)
-    result = compile_paths([str(source)], [PrefectTarget()], write=False, granularity="step")
-    code = result.outputs[(str(source), "prefect")]["daily_customer_sync.py"]
-    edited, count = re.subn(pattern, replacement, code, flags=re.M)
-    assert count == 1, what
-    line = next(i for i, (a, b) in enumerate(zip(code.splitlines(), edited.splitlines()), 1) if a != b)
-    flow = tmp_path / "daily_customer_sync.py"
-    flow.write_text(edited, encoding="utf-8")
-    run = run_cli("verify", str(source), "--target", "prefect", "--generated", str(flow),
-                  env={"OMLC_PLUGINS": "prefect"})
-    assert run.returncode == 1, run.stdout + run.stderr
-    drift = [ln for ln in run.stdout.splitlines() if "error OML701" in ln]
-    assert len(drift) == 1, run.stdout  # one edit, one fact
-    assert any(f"] {fact}: the code at {flow}:{line}:" in d for d in drift), drift
+    _edit_and_verify(tmp_path, PrefectTarget(), pattern, replacement, fact, 1)
