@@ -123,3 +123,31 @@ def dst_difference(target: str, expression: str, timezone_name: str, start_date:
             return (f"at the DST change of {day}, {engine} runs at {said(theirs)} where OML runs at {said(ours)} "
                     f"(`omlc schedule next --target {target}` shows each)")
     return model_caveat(target, tz, begin, end)
+
+
+def interval_cron(fires, timezone_name: str) -> tuple[str, str] | None:
+    """A cron expression and its timezone whose fire times are exactly the grid of an
+    interval schedule (:class:`omlc.schedule.engine.IntervalSchedule`), or None where no
+    cron expression gives it. Absolute intervals that divide an hour or a day are written
+    in UTC (where elapsed time and wall time agree); one day or one week is the anchor's
+    local time in the schedule's timezone."""
+    every, anchor = fires.every, fires.anchor
+    if every.seconds and not every.days:
+        s = every.seconds
+        if s % 60 == 0 and 3600 % s == 0:
+            step, first = s // 60, anchor.minute % (s // 60)
+            minute = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-59/{step}")
+            return f"{minute} * * * *", "UTC"
+        if s % 3600 == 0 and 86400 % s == 0:
+            step, first = s // 3600, anchor.hour % (s // 3600)
+            hour = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-23/{step}")
+            return f"{anchor.minute} {hour} * * *", "UTC"
+        return None
+    if every.seconds:
+        return None
+    local = anchor.astimezone(fires.tz)
+    if every.days == 1:
+        return f"{local.minute} {local.hour} * * *", timezone_name
+    if every.days == 7:
+        return f"{local.minute} {local.hour} * * {(local.weekday() + 1) % 7}", timezone_name
+    return None

@@ -56,26 +56,14 @@ def airflow_schedule(schedule) -> AirflowSchedule:
         spec = parse_cron(schedule.expression)
         text = spec.text.strip()
         return AirflowSchedule("cron", text if text.startswith("@") else spec.normalized(), schedule.timezone)
+    from omlc.schedule.targets import interval_cron
+
     fires = Timetable(schedule).fires
-    every, anchor = fires.every, fires.anchor
-    if every.seconds:
-        s = every.seconds
-        if s % 60 == 0 and 3600 % s == 0:
-            step, first = s // 60, anchor.minute % (s // 60)
-            minute = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-59/{step}")
-            return AirflowSchedule("cron", f"{minute} * * * *", "UTC")
-        if s % 3600 == 0 and 86400 % s == 0:
-            step, first = s // 3600, anchor.hour % (s // 3600)
-            hour = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-23/{step}")
-            return AirflowSchedule("cron", f"{anchor.minute} {hour} * * *", "UTC")
-        return AirflowSchedule("delta", seconds=s, exact_grid=False)
-    local = anchor.astimezone(fires.tz)
-    if every.days == 1:
-        return AirflowSchedule("cron", f"{local.minute} {local.hour} * * *", schedule.timezone)
-    if every.days == 7:
-        weekday = (local.weekday() + 1) % 7
-        return AirflowSchedule("cron", f"{local.minute} {local.hour} * * {weekday}", schedule.timezone)
-    return AirflowSchedule("delta", seconds=every.days * 86400, exact_grid=False)
+    mapped = interval_cron(fires, schedule.timezone)
+    if mapped is not None:
+        return AirflowSchedule("cron", mapped[0], mapped[1])
+    every = fires.every
+    return AirflowSchedule("delta", seconds=every.days * 86400 + every.seconds, exact_grid=False)
 
 
 DOCS_INTRO = """# The Airflow target

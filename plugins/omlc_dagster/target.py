@@ -76,24 +76,17 @@ def dagster_schedule(schedule) -> DagsterSchedule:
 
     if schedule.type == "cron":
         return DagsterSchedule(parse_cron(schedule.expression).normalized(), schedule.timezone)
+    from omlc.schedule.targets import interval_cron
+
     fires = Timetable(schedule).fires
-    every, anchor = fires.every, fires.anchor
-    if every.seconds:
-        s = every.seconds
-        if s % 60 == 0 and 3600 % s == 0:
-            step, first = s // 60, anchor.minute % (s // 60)
-            minute = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-59/{step}")
-            return DagsterSchedule(f"{minute} * * * *", "UTC")
-        if s % 3600 == 0 and 86400 % s == 0:
-            step, first = s // 3600, anchor.hour % (s // 3600)
-            hour = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-23/{step}")
-            return DagsterSchedule(f"{anchor.minute} {hour} * * *", "UTC")
-        return DagsterSchedule("* * * * *", "UTC", grid=True)
-    local = anchor.astimezone(fires.tz)
-    if every.days == 7:
-        weekday = (local.weekday() + 1) % 7
-        return DagsterSchedule(f"{local.minute} {local.hour} * * {weekday}", schedule.timezone)
-    return DagsterSchedule(f"{local.minute} {local.hour} * * *", schedule.timezone, grid=every.days != 1)
+    mapped = interval_cron(fires, schedule.timezone)
+    if mapped is not None:
+        return DagsterSchedule(mapped[0], mapped[1])
+    every = fires.every
+    if every.days and not every.seconds:  # whole days: tick daily at the anchor's local time, keep OML's days
+        local = fires.anchor.astimezone(fires.tz)
+        return DagsterSchedule(f"{local.minute} {local.hour} * * *", schedule.timezone, grid=True)
+    return DagsterSchedule("* * * * *", "UTC", grid=True)
 
 
 def dagster_tags(pipeline, job_name: str) -> tuple[dict[str, str], list[str]]:

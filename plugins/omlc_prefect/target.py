@@ -83,26 +83,15 @@ def _prefect_schedule(kind: str, expression: str, timezone_name: str, start_date
         return PrefectSchedule("cron", text if text.startswith("@") else spec.normalized(), timezone_name)
     schedule = SimpleNamespace(type=kind, expression=expression, timezone=timezone_name, start_date=start_date,
                                end_date=None, window=None)
+    from omlc.schedule.targets import interval_cron
+
     fires = Timetable(schedule).fires
-    every, anchor = fires.every, fires.anchor
-    anchor_iso = canonical(anchor).isoformat()
-    if every.seconds and not every.days:
-        s = every.seconds
-        if s % 60 == 0 and 3600 % s == 0:
-            step, first = s // 60, anchor.minute % (s // 60)
-            minute = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-59/{step}")
-            return PrefectSchedule("cron", f"{minute} * * * *", "UTC")
-        if s % 3600 == 0 and 86400 % s == 0:
-            step, first = s // 3600, anchor.hour % (s // 3600)
-            hour = "*" if step == 1 else (f"*/{step}" if first == 0 else f"{first}-23/{step}")
-            return PrefectSchedule("cron", f"{anchor.minute} {hour} * * *", "UTC")
-        return PrefectSchedule("interval", timezone="UTC", seconds=s, anchor=anchor_iso)
-    local = anchor.astimezone(fires.tz)
-    if every.days == 1 and not every.seconds:
-        return PrefectSchedule("cron", f"{local.minute} {local.hour} * * *", schedule.timezone)
-    if every.days == 7 and not every.seconds:
-        weekday = (local.weekday() + 1) % 7
-        return PrefectSchedule("cron", f"{local.minute} {local.hour} * * {weekday}", schedule.timezone)
+    mapped = interval_cron(fires, schedule.timezone)
+    if mapped is not None:
+        return PrefectSchedule("cron", mapped[0], mapped[1])
+    every, anchor_iso = fires.every, canonical(fires.anchor).isoformat()
+    if not every.days:  # elapsed time: OML's grid exactly, anchored in UTC
+        return PrefectSchedule("interval", timezone="UTC", seconds=every.seconds, anchor=anchor_iso)
     return PrefectSchedule("interval", timezone=schedule.timezone, seconds=every.days * 86400 + every.seconds,
                            anchor=anchor_iso, exact_grid=False)
 
