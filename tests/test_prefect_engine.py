@@ -158,7 +158,8 @@ def test_deployments_carry_the_oml_schedule_concurrency_and_tags(prefect):
         assert flow["description"] == p.description
         assert flow["parameters"] == ["fire_time"]
         assert dep["entrypoint"].endswith(f"{name}.py:omlc_flow")
-        assert dep["description"] == (md.description if md else None)
+        # metadata.description; without one, Prefect itself shows the flow's description
+        assert dep["description"] == (md.description if md and md.description is not None else p.description)
         tags = metadata_tags(p) + ([f"owner:{md.owner}"] if md and md.owner else [])
         assert dep["tags"] == list(dict.fromkeys(tags)), name
         assert dep["concurrency_limit"] == (s.concurrency if s else None), name
