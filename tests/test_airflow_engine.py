@@ -14,16 +14,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from omlc import params as P
 from omlc_airflow.target import AirflowTarget
 from omlc.schedule.cron import parse_cron
 from omlc.schedule.engine import CronSchedule
-from omlc.schedule.report import render_window
 from omlc.schedule.targets import MODELS
 from omlc.schedule.timetable import Timetable, parse_start, retry_delays
 from omlc.targets import metadata_tags
 from tests.engines.envs import pytest_engine_python, run_oracle
-from tests.engines.project import read_records, recording_project
+from tests.engines.project import argv_params, assert_runner_sql, expected_window, read_records, recording_project
 
 pytestmark = pytest.mark.engines
 
@@ -192,20 +190,7 @@ def test_interval_schedules_keep_the_oml_grid_where_a_cron_expression_exists(air
             assert fires == oml, dag_id
 
 
-def _expected_window(p, fire: datetime) -> tuple[str, str]:
-    t = Timetable(p.schedule)
-    w = t.window(fire)
-    return w.render(p.schedule.window.format, t.tz) if w else ("", "")
-
-
-def _argv_params(argv: list[str]) -> dict[str, str]:
-    return {a.split("=", 1)[0]: a.split("=", 1)[1] for prev, a in zip(argv, argv[1:]) if prev == "--param"}
-
-
 def test_end_to_end_runs_record_the_previewed_window_and_sql(airflow):
-    from omlc.loader import Source
-    from omlc.validate import load_source
-
     for (dag_id, logical, run_after, env), run, records in zip(RUNS, airflow["runs"], airflow["records"]):
         assert "error" not in run, run
         p = airflow["pipelines"][dag_id]
@@ -216,22 +201,15 @@ def test_end_to_end_runs_record_the_previewed_window_and_sql(airflow):
         assert run["state"] == "success", (dag_id, run)
         (record,) = records
         fire = datetime.fromisoformat(logical or run_after)
-        start, end = _expected_window(p, fire)
+        start, end = expected_window(p, fire)
         assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == (start, end), dag_id
-        assert _argv_params(record["argv"]) == {"window_start": start, "window_end": end}
+        assert argv_params(record["argv"]) == {"window_start": start, "window_end": end}
         assert record["env"]["OMLC_FIRE_TIME"] == fire.astimezone(Timetable(p.schedule).tz).isoformat()
         assert record["env"]["OMLC_PIPELINE"] == p.name
         assert record["argv"][record["argv"].index("--fire") + 1] == record["env"]["OMLC_FIRE_TIME"]
         assert record["env"]["OMLC_RUN_ID"] and record["argv"][record["argv"].index("--run") + 1]
         assert "odd {{ name }} 'dir' $(id)" in record["env"]["OMLC_OML_PATH"]
-        # the runner's SQL (the runtime copy with --param values resolved, as the reference CLI
-        # resolves ${params.*}) is the OML's SQL with only the window values filled in
-        runtime = load_source(Source("runtime.yaml", record["oml"])).pipeline
-        values = P.effective_params(runtime.params, runtime.profiles, None, _argv_params(record["argv"]))
-        expected_values = P.effective_params(p.params, p.profiles, None, {})
-        for ours, theirs in zip(runtime.steps, p.steps):
-            assert P.substitute(ours.config, values) == render_window(P.substitute(theirs.config, expected_values),
-                                                                      start, end)
+        assert_runner_sql(record, p, start, end)
 
 
 def test_the_adversarial_strings_reach_airflow_and_the_runner_unchanged(airflow):

@@ -18,16 +18,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from omlc import params as P
 from omlc.compile import compile_paths
 from omlc.schedule.cron import parse_cron
 from omlc.schedule.engine import CronSchedule
-from omlc.schedule.report import render_window
 from omlc.schedule.targets import MODELS, model_caveat
 from omlc.schedule.timetable import Timetable, retry_delays
 from omlc_dagster.target import DagsterTarget, dagster_name, dagster_schedule, dagster_tags
 from tests.engines.envs import pytest_engine_python, run_oracle
-from tests.engines.project import RUNNER, extra_pipeline, read_records, recording_project
+from tests.engines.project import (
+    RUNNER, argv_params, assert_runner_sql, expected_window, extra_pipeline, read_records, recording_project,
+)
 
 pytestmark = pytest.mark.engines
 
@@ -236,20 +236,7 @@ def test_dagster_yaml_fragments_configure_an_instance(dagster):
         assert fragment["tag_concurrency_limits"] == expected
 
 
-def _expected_window(p, fire: datetime) -> tuple[str, str]:
-    t = Timetable(p.schedule)
-    w = t.window(fire)
-    return w.render(p.schedule.window.format, t.tz) if w else ("", "")
-
-
-def _argv_params(argv: list[str]) -> dict[str, str]:
-    return {a.split("=", 1)[0]: a.split("=", 1)[1] for prev, a in zip(argv, argv[1:]) if prev == "--param"}
-
-
 def test_end_to_end_runs_record_the_previewed_window_and_sql(dagster):
-    from omlc.loader import Source
-    from omlc.validate import load_source
-
     for (name, tick, env), run, records in zip(RUNS, dagster["runs"], dagster["records"]):
         assert "error" not in run, run
         p = dagster["pipelines"][name]
@@ -264,20 +251,15 @@ def test_end_to_end_runs_record_the_previewed_window_and_sql(dagster):
         else:
             fire = datetime.fromisoformat(tick)
             assert set(run["run_config"]["ops"]) == {f"{dagster_name(name)}__run_pipeline"}
-        start, end = _expected_window(p, fire)
+        start, end = expected_window(p, fire)
         assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == (start, end), name
-        assert _argv_params(record["argv"]) == {"window_start": start, "window_end": end}
+        assert argv_params(record["argv"]) == {"window_start": start, "window_end": end}
         assert record["env"]["OMLC_FIRE_TIME"] == fire.astimezone(tz).isoformat()
         assert record["env"]["OMLC_PIPELINE"] == name and record["env"]["OMLC_STEP_ID"] == ""
         assert record["argv"][record["argv"].index("--fire") + 1] == record["env"]["OMLC_FIRE_TIME"]
         assert record["env"]["OMLC_RUN_ID"] == run["run_id"] == record["argv"][record["argv"].index("--run") + 1]
         assert "odd {{ name }} 'dir' $(id)" in record["env"]["OMLC_OML_PATH"]
-        runtime = load_source(Source("runtime.yaml", record["oml"])).pipeline
-        values = P.effective_params(runtime.params, runtime.profiles, None, _argv_params(record["argv"]))
-        expected_values = P.effective_params(p.params, p.profiles, None, {})
-        for ours, theirs in zip(runtime.steps, p.steps):
-            assert P.substitute(ours.config, values) == render_window(P.substitute(theirs.config, expected_values),
-                                                                      start, end)
+        assert_runner_sql(record, p, start, end)
 
 
 def test_step_runs_follow_needs(dagster):

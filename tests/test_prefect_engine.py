@@ -19,15 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from omlc import params as P
 from omlc.schedule.engine import CronSchedule
-from omlc.schedule.report import render_window
 from omlc.schedule.targets import MODELS
 from omlc.schedule.timetable import Timetable, retry_delays
 from omlc.targets import metadata_tags
 from omlc_prefect.target import PrefectTarget, prefect_schedule
 from tests.engines.envs import pytest_engine_python, run_oracle
-from tests.engines.project import RUNNER, read_records, recording_project
+from tests.engines.project import (
+    RUNNER, argv_params, assert_runner_sql, expected_window, read_records, recording_project,
+)
 
 pytestmark = pytest.mark.engines
 
@@ -229,16 +229,6 @@ def test_prefect_and_oml_differ_only_where_the_loss_report_says(prefect):
         assert prefect["modules"][f"{name}.py"]["fires"] == oml, name
 
 
-def _expected_window(p, fire: datetime) -> tuple[str, str]:
-    t = Timetable(p.schedule)
-    w = t.window(fire)
-    return w.render(p.schedule.window.format, t.tz) if w else ("", "")
-
-
-def _argv_params(argv: list[str]) -> dict[str, str]:
-    return {a.split("=", 1)[0]: a.split("=", 1)[1] for prev, a in zip(argv, argv[1:]) if prev == "--param"}
-
-
 def _run(prefect, index: int) -> tuple[dict, list[dict]]:
     (result,) = prefect["runs"][index]
     assert "error" not in result, result
@@ -246,9 +236,6 @@ def _run(prefect, index: int) -> tuple[dict, list[dict]]:
 
 
 def test_server_scheduled_runs_record_the_previewed_window(prefect):
-    from omlc.loader import Source
-    from omlc.validate import load_source
-
     for index in (0, 2, 3, 4):
         name = RUNS[index][0]
         result, records = _run(prefect, index)
@@ -257,21 +244,15 @@ def test_server_scheduled_runs_record_the_previewed_window(prefect):
         assert result["name"] == "Completed"
         (record,) = records
         fire = datetime.fromisoformat(result["expected_start"])
-        start, end = _expected_window(p, fire)
+        start, end = expected_window(p, fire)
         assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == (start, end), name
-        assert _argv_params(record["argv"]) == {"window_start": start, "window_end": end}
+        assert argv_params(record["argv"]) == {"window_start": start, "window_end": end}
         assert record["env"]["OMLC_FIRE_TIME"] == fire.astimezone(Timetable(p.schedule).tz).isoformat()
         assert record["argv"][record["argv"].index("--fire") + 1] == record["env"]["OMLC_FIRE_TIME"]
         assert record["env"]["OMLC_PIPELINE"] == p.name and record["env"]["OMLC_STEP_ID"] == ""
         assert record["env"]["OMLC_RUN_ID"] and record["argv"][record["argv"].index("--run") + 1]
         assert "odd {{ name }} 'dir' $(id)" in record["env"]["OMLC_OML_PATH"]
-        # the runner's SQL is the OML's with only the window values filled in
-        runtime = load_source(Source("runtime.yaml", record["oml"])).pipeline
-        values = P.effective_params(runtime.params, runtime.profiles, None, _argv_params(record["argv"]))
-        expected_values = P.effective_params(p.params, p.profiles, None, {})
-        for ours, theirs in zip(runtime.steps, p.steps):
-            assert P.substitute(ours.config, values) == render_window(P.substitute(theirs.config, expected_values),
-                                                                      start, end)
+        assert_runner_sql(record, p, start, end)
     # the DST days ran at Prefect's fire times (the model's, reported as a loss)
     assert prefect["runs"][2][0]["expected_start"] == "2024-03-31T01:30:00+00:00"
     assert prefect["runs"][3][0]["expected_start"] == "2024-10-27T00:30:00+00:00"
@@ -294,12 +275,12 @@ def test_manual_runs_take_the_fire_time_parameter_or_their_own_time(prefect):
     assert result["state"] == "COMPLETED" and result["auto_scheduled"] is False
     fire = datetime(2024, 3, 11, 10, 30, tzinfo=U)  # 06:30 EDT, a wall time in the schedule's zone
     assert record["env"]["OMLC_FIRE_TIME"] == fire.astimezone(tz).isoformat()
-    assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == _expected_window(p, fire)
+    assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == expected_window(p, fire)
     result, (record,) = _run(prefect, 8)
     assert result["state"] == "COMPLETED"
     fire = datetime.fromisoformat(record["env"]["OMLC_FIRE_TIME"])
     assert abs(fire - datetime.fromisoformat(result["expected_start"])) < timedelta(seconds=1)
-    assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == _expected_window(p, fire)
+    assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == expected_window(p, fire)
 
 
 def test_steps_run_in_needs_order(prefect):
@@ -334,7 +315,7 @@ def test_the_adversarial_strings_reach_prefect_and_the_runner_unchanged(prefect)
     result, (record,) = _run(prefect, 6)
     assert result["state"] == "COMPLETED", result
     fire = datetime(2024, 3, 31, 23, 15, tzinfo=U)
-    assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == _expected_window(p, fire)
+    assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == expected_window(p, fire)
     query = p.steps[0].config["query"]
     assert "{{ ds }}" in record["oml"] and "{% if true %}" in record["oml"]
     assert len(query) > 60000 and "ünïcödé ✓ 399" in record["oml"]

@@ -86,3 +86,34 @@ def read_records(paths: list[str]) -> list[list[dict]]:
     """What the recorder wrote for each run (one JSON line per task it ran)."""
     return [[json.loads(line) for line in Path(p).read_text(encoding="utf-8").splitlines()] if Path(p).exists()
             else [] for p in paths]
+
+
+def expected_window(pipeline, fire) -> tuple[str, str]:
+    """The window `omlc schedule preview` shows for the run that fires at ``fire``."""
+    from omlc.schedule.timetable import Timetable
+
+    t = Timetable(pipeline.schedule)
+    w = t.window(fire)
+    return w.render(pipeline.schedule.window.format, t.tz) if w else ("", "")
+
+
+def argv_params(argv: list[str]) -> dict[str, str]:
+    """The ``--param NAME=VALUE`` arguments the recorder was called with."""
+    return {a.split("=", 1)[0]: a.split("=", 1)[1] for prev, a in zip(argv, argv[1:]) if prev == "--param"}
+
+
+def assert_runner_sql(record: dict, pipeline, start: str, end: str) -> None:
+    """The runner's SQL (the runtime copy it read, with the ``--param`` values resolved as
+    the reference CLI resolves ``${params.*}``) is the OML's SQL with only the window
+    values filled in."""
+    from omlc import params as P
+    from omlc.loader import Source
+    from omlc.schedule.report import render_window
+    from omlc.validate import load_source
+
+    runtime = load_source(Source("runtime.yaml", record["oml"])).pipeline
+    values = P.effective_params(runtime.params, runtime.profiles, None, argv_params(record["argv"]))
+    expected_values = P.effective_params(pipeline.params, pipeline.profiles, None, {})
+    for ours, theirs in zip(runtime.steps, pipeline.steps):
+        assert P.substitute(ours.config, values) == render_window(P.substitute(theirs.config, expected_values),
+                                                                  start, end)
