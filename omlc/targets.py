@@ -159,6 +159,13 @@ class Target:
         return self.docs_intro.format(versions=self.engine_versions) + self.support_markdown()
 
 
+# Metadata kept for people and tools, not for the engine: every target leaves it to the
+# runtime copy (its support table includes these rows: ``{**INFORMATIONAL, ...}``).
+INFORMATIONAL = {
+    name: Support("unsupported", "informational; kept in the runtime copy only")
+    for name in ("metadata.intent", "metadata.generated_by", "metadata.created_at", "metadata.source")
+}
+
 # OML fields a target's table speaks about: a field is "set" when the pipeline gives it a
 # value other than its default. Steps, params and profiles travel in the runtime copy.
 REPORTED_FIELDS = (

@@ -17,7 +17,7 @@ from typing import Iterable
 
 from omlc.codegen import jinja_escape, literal
 from omlc.diagnostics import diag
-from omlc.targets import Loss, Support, Target, Unit, metadata_tags, step_names
+from omlc.targets import INFORMATIONAL, Loss, Support, Target, Unit, metadata_tags, step_names
 
 TAG_MAX_LEN = 100  # airflow.sdk.definitions.dag.TAG_MAX_LEN
 PIPELINE_TASK_ID = "run_pipeline"
@@ -119,10 +119,7 @@ class AirflowTarget(Target):
         "metadata.tests": Support("unsupported", "not emitted yet (check tasks are planned)"),
         "metadata.lineage": Support("unsupported", "not emitted yet (Assets as inlets/outlets are planned)"),
         "metadata.notifications": Support("unsupported", "not emitted yet (notifier callbacks are planned)"),
-        "metadata.intent": Support("unsupported", "informational; kept in the runtime copy only"),
-        "metadata.generated_by": Support("unsupported", "informational; kept in the runtime copy only"),
-        "metadata.created_at": Support("unsupported", "informational; kept in the runtime copy only"),
-        "metadata.source": Support("unsupported", "informational; kept in the runtime copy only"),
+        **INFORMATIONAL,
     }
 
     # -- checks ------------------------------------------------------------------------

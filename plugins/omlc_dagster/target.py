@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Iterable
 
 from omlc.diagnostics import diag
-from omlc.targets import Loss, Support, Target, Unit, step_names
+from omlc.targets import INFORMATIONAL, Loss, Support, Target, Unit, step_names
 
 # dagster._core.definitions.utils (1.13.28)
 VALID_NAME = re.compile(r"^[A-Za-z0-9_]+$")
@@ -210,10 +210,7 @@ class DagsterTarget(Target):
         "metadata.tests": Support("unsupported", "not emitted yet (asset checks are planned)"),
         "metadata.lineage": Support("unsupported", "not emitted yet (asset dependencies are planned)"),
         "metadata.notifications": Support("unsupported", "not emitted yet (run_failure_sensor is planned)"),
-        "metadata.intent": Support("unsupported", "informational; kept in the runtime copy only"),
-        "metadata.generated_by": Support("unsupported", "informational; kept in the runtime copy only"),
-        "metadata.created_at": Support("unsupported", "informational; kept in the runtime copy only"),
-        "metadata.source": Support("unsupported", "informational; kept in the runtime copy only"),
+        **INFORMATIONAL,
     }
 
     # -- checks ------------------------------------------------------------------------

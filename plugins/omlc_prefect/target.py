@@ -25,7 +25,7 @@ from types import SimpleNamespace
 from typing import Iterable
 
 from omlc.codegen import literal
-from omlc.targets import Loss, Support, Target, Unit, metadata_tags, step_names
+from omlc.targets import INFORMATIONAL, Loss, Support, Target, Unit, metadata_tags, step_names
 
 PIPELINE_TASK_NAME = "run_pipeline"
 # the runtime functions the module calls itself, besides what the schedule's window needs
@@ -168,10 +168,7 @@ class PrefectTarget(Target):
         "metadata.tests": Support("unsupported", "not emitted yet (check tasks are planned)"),
         "metadata.lineage": Support("unsupported", "not emitted yet (Prefect assets are planned)"),
         "metadata.notifications": Support("unsupported", "not emitted yet (automations or flow hooks are planned)"),
-        "metadata.intent": Support("unsupported", "informational; kept in the runtime copy only"),
-        "metadata.generated_by": Support("unsupported", "informational; kept in the runtime copy only"),
-        "metadata.created_at": Support("unsupported", "informational; kept in the runtime copy only"),
-        "metadata.source": Support("unsupported", "informational; kept in the runtime copy only"),
+        **INFORMATIONAL,
     }
 
     # -- checks ------------------------------------------------------------------------
