@@ -18,6 +18,17 @@ from omlc.diagnostics import Diagnostic, Severity, Span, diag
 from omlc.validate import Report, validate_paths
 
 WINDOW_REFERENCE = re.compile(r"\$\{\s*window\.(start|end)\s*\}")
+PARAM_WINDOW_REFERENCE = re.compile(r"\$\{\s*params\.window_(start|end)\s*\}")  # what the runtime copy says
+
+
+def as_param(match: re.Match) -> str:
+    """``${window.start}`` as the runtime copy writes it: ``${params.window_start}``."""
+    return "${params.window_" + match.group(1) + "}"
+
+
+def as_window(match: re.Match) -> str:
+    """The runtime copy's ``${params.window_start}`` back as ``${window.start}``."""
+    return "${window." + match.group(1) + "}"
 RUNTIME_SUFFIX = ".runtime.yaml"
 
 
@@ -171,7 +182,7 @@ def runtime_copy(source_text: str, source_path: str, regenerate: str) -> str:
         return top + source_text
     if _TEXT_EDITABLE.match(source_text) and not _PARAMS_KEY.search(source_text) \
             and not _DOCUMENT_MARKER.search(source_text):
-        text = WINDOW_REFERENCE.sub(lambda m: "${params.window_" + m.group(1) + "}", source_text)
+        text = WINDOW_REFERENCE.sub(as_param, source_text)
         if not text.endswith("\n"):
             text += "\n"
         return top + text + "params:\n  window_start: {default: ''}\n  window_end: {default: ''}\n"
@@ -194,7 +205,7 @@ def _runtime_copy_yaml(source_text: str) -> str:
     yaml.preserve_quotes = True
     yaml.width = 4096
     document = yaml.load(source_text)
-    used = _replace_window_refs(document)
+    used = substitute_strings(document, WINDOW_REFERENCE, as_param)
     if used:
         params = document.get("params")
         if not isinstance(params, dict):
@@ -208,15 +219,17 @@ def _runtime_copy_yaml(source_text: str) -> str:
     return buffer.getvalue()
 
 
-def _replace_window_refs(node) -> bool:
-    used = False
+def substitute_strings(node, pattern: re.Pattern, replace) -> bool:
+    """``pattern.sub(replace, ...)`` in every string of a YAML tree (ruamel's, in place:
+    its string types, which carry the quoting, are kept); whether anything changed."""
+    changed = False
     items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
     for key, value in list(items):
         if isinstance(value, str):
-            new = WINDOW_REFERENCE.sub(lambda m: "${params.window_" + m.group(1) + "}", value)
+            new = pattern.sub(replace, value)
             if new != value:
                 node[key] = type(value)(new) if type(value) is not str else new
-                used = True
+                changed = True
         elif isinstance(value, (dict, list)):
-            used = _replace_window_refs(value) or used
-    return used
+            changed = substitute_strings(value, pattern, replace) or changed
+    return changed

@@ -20,7 +20,6 @@ from typing import Any
 from omlc.diagnostics import Diagnostic, Span, diag
 from omlc.durations import Duration
 
-_PARAM_WINDOW = re.compile(r"\$\{\s*params\.window_(start|end)\s*\}")
 _RUNTIME_NAME = re.compile(r"""OMLC_OML_PATH\s*=.*?['"]([^'"]+\.runtime\.yaml)['"]""")
 
 
@@ -175,22 +174,12 @@ def _runtime_parts(runtime: str, document) -> None:
                 del params[name]
         if params:
             document["params"] = params
+    from omlc.compile import PARAM_WINDOW_REFERENCE, as_window, substitute_strings
+
     for key in ("profiles", "steps"):
         if key in copy:
-            document[key] = _restore_window(copy[key])
-
-
-def _restore_window(node):
-    if isinstance(node, str):
-        new = _PARAM_WINDOW.sub(lambda m: "${window." + m.group(1) + "}", node)
-        return new if new == node or type(node) is str else type(node)(new)
-    if isinstance(node, dict):
-        for key in list(node.keys()):
-            node[key] = _restore_window(node[key])
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            node[i] = _restore_window(value)
-    return node
+            substitute_strings(copy[key], PARAM_WINDOW_REFERENCE, as_window)
+            document[key] = copy[key]
 
 
 # fact -> the OML path an update writes when the fact changed; blocks list the keys they own
