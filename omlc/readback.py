@@ -192,21 +192,25 @@ def verify_paths(paths, targets: list, readers: dict[str, Reader], *, generated:
         d.severity is Severity.ERROR and d.span.path == f.path for d in report.diagnostics)]
     if generated is not None and len(clean) > 1:
         raise ValueError("--generated compares one pipeline with one file: name one pipeline")
+    given = None
+    if generated is not None and clean:
+        try:
+            with open(generated, encoding="utf-8") as fh:
+                given = fh.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            report.diagnostics.append(diag("OML001", f"cannot read {generated}: {exc}", Span(generated, 1, 1)))
+            report.io_error = True
+            return report
+    reported_projects: set = set()
     for loaded in clean:
         pipeline = loaded.pipeline
         project, problems = project_for(loaded.path)
-        report.diagnostics.extend(problems)
+        if problems and project.path not in reported_projects:  # a project file's problems, once
+            reported_projects.add(project.path)
+            report.diagnostics.extend(problems)
         for target in targets:
-            reader = readers[target.name]
-            if generated is not None:
-                try:
-                    with open(generated, encoding="utf-8") as fh:
-                        text = fh.read()
-                except (OSError, UnicodeDecodeError) as exc:
-                    report.diagnostics.append(diag("OML001", f"cannot read {generated}: {exc}", Span(generated, 1, 1)))
-                    report.io_error = True
-                    continue
-                path = generated
+            if given is not None:
+                text, path = given, generated
             else:
                 unit = make_unit(pipeline, loaded.source.text, loaded.path, project, target.name, granularity)
                 output = target.compile(unit)
@@ -216,5 +220,5 @@ def verify_paths(paths, targets: list, readers: dict[str, Reader], *, generated:
                 name = next(n for n in output.files if n.endswith(".py"))
                 text = output.files[name]
                 path = os.path.join(output_folder(None, project, target.name, False), name)
-            report.diagnostics.extend(verify(pipeline, reader, text, path))
+            report.diagnostics.extend(verify(pipeline, readers[target.name], text, path))
     return report
