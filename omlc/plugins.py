@@ -19,7 +19,7 @@ from omlc import hookspecs
 
 ENTRY_POINT_GROUP = "omlc"
 ENV_VAR = "OMLC_PLUGINS"
-BUILTIN_PLUGINS = ("omlc.rules.core", "omlc.rules.schedule")
+BUILTIN_PLUGINS = ("omlc.rules.core", "omlc.rules.schedule", "omlc.rules.metadata")
 
 
 @dataclass
