@@ -92,7 +92,8 @@ def compile_paths(paths: Iterable[str], targets: list, *, out: str | None = None
                 report.diagnostics.extend(problems)
             continue
         for target in targets:
-            unit = make_unit(pipeline, loaded.source.text, loaded.path, project, target.name, granularity)
+            folder = output_folder(out, project, target.name, len(targets) > 1)
+            unit = make_unit(pipeline, loaded.source.text, loaded.path, project, target.name, granularity, folder)
             output = target.compile(unit)
             found: list[Diagnostic] = list(output.problems)
             found.extend(loss_diagnostics(pipeline, output.losses))
@@ -105,7 +106,6 @@ def compile_paths(paths: Iterable[str], targets: list, *, out: str | None = None
             files[unit.runtime_name] = runtime_copy(loaded.source.text, unit.source_path, unit.regenerate)
             result.outputs[(loaded.path, target.name)] = files
             if write or check:
-                folder = output_folder(out, project, target.name, len(targets) > 1)
                 for name, text in sorted(files.items()):
                     path = os.path.join(folder, name)
                     if _same(path, text):
@@ -125,16 +125,22 @@ def compile_paths(paths: Iterable[str], targets: list, *, out: str | None = None
     return result
 
 
-def make_unit(pipeline, source_text: str, source_path: str, project, target: str, granularity: str):
+def make_unit(pipeline, source_text: str, source_path: str, project, target: str, granularity: str,
+              code_folder: str | None = None):
+    """What ``target`` compiles; ``code_folder`` is where the code goes (custom data-test
+    scripts are located relative to it; default: the project's output folder)."""
+    from omlc.metadata import checks
     from omlc.targets import Unit
 
+    folder = code_folder if code_folder is not None else output_folder(None, project, target, False)
     source_path = shown_path(source_path, project)
     has_window = pipeline.schedule is not None and pipeline.schedule.window is not None
     regenerate = f"omlc compile {source_path} --target {target}" + (" --granularity step" if granularity == "step"
                                                                      else "")
     return Unit(pipeline=pipeline, source_text=source_text, source_path=source_path,
                 runner=project.runner(granularity, has_window), granularity=granularity,
-                regenerate=regenerate, runtime_name=pipeline.name + RUNTIME_SUFFIX)
+                regenerate=regenerate, runtime_name=pipeline.name + RUNTIME_SUFFIX,
+                checks=tuple(checks(pipeline, project, folder)), notify=project.notify)
 
 
 def shown_path(path: str, project) -> str:

@@ -73,6 +73,8 @@ class Unit:
     granularity: Literal["pipeline", "step"] = "pipeline"
     regenerate: str = ""  # the command that remakes the files
     runtime_name: str = ""  # file name of the runtime copy of the pipeline, beside the code
+    checks: tuple = ()  # omlc.metadata.Check: the data tests, run after the pipeline
+    notify: dict = field(default_factory=dict)  # the project's notification settings (omlc.project.NOTIFY_DEFAULTS)
 
 
 @dataclass
@@ -173,7 +175,8 @@ REPORTED_FIELDS = (
     "schedule.type", "schedule.expression", "schedule.timezone", "schedule.start_date", "schedule.end_date",
     "schedule.retry", "schedule.timeout", "schedule.concurrency", "schedule.catchup", "schedule.window",
     "metadata.owner", "metadata.team", "metadata.sla", "metadata.criticality", "metadata.description",
-    "metadata.tags", "metadata.tests", "metadata.lineage", "metadata.notifications",
+    "metadata.tags", "metadata.tests", "metadata.lineage.upstream", "metadata.lineage.downstream",
+    "metadata.notifications.on_failure", "metadata.notifications.on_success", "metadata.notifications.on_sla_breach",
     "metadata.intent", "metadata.generated_by", "metadata.created_at", "metadata.source",
 )
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from omlc.compile import compile_paths
-from tests.conftest import run_cli
+from tests.conftest import copy_pipeline, run_cli
 from omlc.validate import load_file, load_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +99,7 @@ def test_loss_report_names_each_field_at_its_location(compiled):
     _, result = compiled
     losses = [d for d in result.report.diagnostics if d.code in ("OML601", "OML602", "OML603")]
     daily = {d.message.split(":")[0].split("] ")[1]: d for d in losses if d.span.path.endswith("daily_customer_sync.oml.yaml")}
-    assert {"metadata.sla", "metadata.tests", "metadata.lineage", "metadata.notifications", "schedule.window",
+    assert {"metadata.sla", "metadata.tests", "metadata.lineage.upstream", "metadata.notifications.on_failure", "schedule.window",
             "schedule.catchup"} <= set(daily)
     assert daily["metadata.sla"].span.line == 26 and daily["metadata.sla"].code == "OML602"
     assert (daily["schedule.catchup"].span.line, daily["schedule.catchup"].span.col) == (16, 3)
@@ -153,7 +153,7 @@ def test_usage_errors_exit_2_without_traceback(tmp_path):
 
 def test_project_file_problems_are_located(tmp_path):
     (tmp_path / "omlc.yaml").write_text("runner:\n  command: 'run {oml_path} {windw_start} {'\nextra: 1\n")
-    (tmp_path / "p.oml.yaml").write_text((FIXTURES / "daily_customer_sync.oml.yaml").read_text())
+    copy_pipeline(FIXTURES / "daily_customer_sync.oml.yaml", tmp_path, "p.oml.yaml")
     run = omlc("compile", "p.oml.yaml", "--target", "airflow", cwd=tmp_path)
     assert run.returncode == 1
     assert "omlc.yaml:2:12: error OML620: runner.command: unknown placeholder {windw_start}" in run.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import copy_pipeline, run_cli
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "pipelines" / "daily_customer_sync.oml.yaml"
 
@@ -16,7 +16,7 @@ def omlc(*args: str, cwd: Path):
 
 def _project(tmp_path: Path) -> Path:
     (tmp_path / "pipelines").mkdir()
-    shutil.copy(FIXTURE, tmp_path / "pipelines" / FIXTURE.name)
+    copy_pipeline(FIXTURE, tmp_path / "pipelines")
     (tmp_path / "omlc.yaml").write_text("output:\n  airflow: dags\n", encoding="utf-8")
     return tmp_path
 

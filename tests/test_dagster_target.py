@@ -130,7 +130,7 @@ def test_loss_report_names_each_field_at_its_location(compiled):
     losses = [d for d in result.report.diagnostics if d.code in ("OML601", "OML602", "OML603")
               and d.span.path.endswith("daily_customer_sync.oml.yaml")]
     daily = {d.message.split(":")[0].split("] ")[1]: d for d in losses}
-    assert {"metadata.sla", "metadata.tests", "metadata.lineage", "metadata.notifications", "schedule.window",
+    assert {"metadata.sla", "metadata.tests", "metadata.lineage.upstream", "metadata.notifications.on_failure", "schedule.window",
             "schedule.catchup", "schedule.timeout", "schedule.concurrency", "metadata.owner"} <= set(daily)
     assert daily["metadata.sla"].span.line == 26 and daily["metadata.sla"].code == "OML602"
     assert daily["schedule.timeout"].code == "OML603" and daily["schedule.concurrency"].code == "OML601"

@@ -78,7 +78,7 @@ def test_env_var_restricts_plugins(site, tmp_path):
     assert "acme" in names and "broken" not in names and "badhook" not in names
     assert r.returncode == 0
     r = run_cli("plugins", "--format", "json", env=_env(site, OMLC_PLUGINS=""))
-    assert {p["name"] for p in json.loads(r.stdout)} == {"omlc.rules.core", "omlc.rules.schedule"}
+    assert {p["name"] for p in json.loads(r.stdout)} == {"omlc.rules.core", "omlc.rules.schedule", "omlc.rules.metadata"}
 
 
 def test_plugins_command_lists_versions_rules_and_errors(site):

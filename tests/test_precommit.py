@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import copy_pipeline
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "pipelines" / "daily_customer_sync.oml.yaml"
 BAD = ROOT / "fixtures" / "invalid" / "needs_unknown.oml.yaml"
@@ -46,7 +48,7 @@ def _git(repo: Path, env, *args: str) -> None:
 def _repo(tmp_path: Path, env) -> Path:
     repo = tmp_path / "repo"
     (repo / "pipelines").mkdir(parents=True)
-    shutil.copy(FIXTURE, repo / "pipelines" / FIXTURE.name)
+    copy_pipeline(FIXTURE, repo / "pipelines")
     (repo / "omlc.yaml").write_text("output:\n  airflow: dags\n", encoding="utf-8")
     _config(repo)
     _git(repo, env, "init", "-q")

@@ -131,7 +131,7 @@ def test_loss_report_names_each_field_at_its_location(compiled):
     losses = [d for d in result.report.diagnostics if d.code in ("OML601", "OML602", "OML603")]
     daily = {d.message.split(":")[0].split("] ")[1]: d for d in losses
              if d.span.path.endswith("daily_customer_sync.oml.yaml")}
-    assert {"metadata.sla", "metadata.tests", "metadata.lineage", "metadata.notifications", "schedule.window",
+    assert {"metadata.sla", "metadata.tests", "metadata.lineage.upstream", "metadata.notifications.on_failure", "schedule.window",
             "schedule.catchup", "schedule.timeout"} <= set(daily)
     assert daily["metadata.sla"].span.line == 26 and daily["metadata.sla"].code == "OML602"
     assert "Prefect Cloud" in daily["metadata.sla"].message

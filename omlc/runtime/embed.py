@@ -1,5 +1,5 @@
 """The runtime as generated code carries it: the parts of :mod:`omlc.runtime.window` (and
-of :mod:`omlc.runtime.process`) that one schedule uses, copied verbatim.
+of :mod:`omlc.runtime.process` and :mod:`omlc.runtime.notify`) that one schedule uses, copied verbatim.
 
 An orchestrator parses every DAG or flow file over and over, so a generated file carries
 only the definitions its schedule can reach: a pipeline without a window needs the fire
@@ -43,10 +43,10 @@ def roots(spec: dict) -> set[str]:
 def _definitions() -> list[tuple[set[str], set[str], bool, str]]:
     """The modules' top-level statements after their docstrings, each as (names it
     defines, names it uses, whether it is a function, its source text)."""
-    from omlc.runtime import process, window
+    from omlc.runtime import notify, process, window
 
     parts = []
-    for module in (window, process):
+    for module in (window, process, notify):
         parts.extend(_module_definitions(inspect.getsource(module), module.__name__))
     return parts
 

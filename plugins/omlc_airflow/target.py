@@ -117,8 +117,11 @@ class AirflowTarget(Target):
         "metadata.description": Support("exact", "doc_md"),
         "metadata.sla": Support("unsupported", "not emitted yet (Airflow's DeadlineAlert is planned)"),
         "metadata.tests": Support("unsupported", "not emitted yet (check tasks are planned)"),
-        "metadata.lineage": Support("unsupported", "not emitted yet (Assets as inlets/outlets are planned)"),
-        "metadata.notifications": Support("unsupported", "not emitted yet (notifier callbacks are planned)"),
+        "metadata.lineage.upstream": Support("unsupported", "not emitted yet (Assets as inlets/outlets are planned)"),
+        "metadata.lineage.downstream": Support("unsupported", "not emitted yet (Assets as inlets/outlets are planned)"),
+        "metadata.notifications.on_failure": Support("unsupported", "not emitted yet (notifier callbacks are planned)"),
+        "metadata.notifications.on_success": Support("unsupported", "not emitted yet (notifier callbacks are planned)"),
+        "metadata.notifications.on_sla_breach": Support("unsupported", "not emitted yet (notifier callbacks are planned)"),
         **INFORMATIONAL,
     }
 

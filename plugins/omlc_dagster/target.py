@@ -208,8 +208,11 @@ class DagsterTarget(Target):
         "metadata.description": Support("exact", "job metadata description (markdown)"),
         "metadata.sla": Support("unsupported", "not emitted yet (FreshnessPolicy applies to assets only)"),
         "metadata.tests": Support("unsupported", "not emitted yet (asset checks are planned)"),
-        "metadata.lineage": Support("unsupported", "not emitted yet (asset dependencies are planned)"),
-        "metadata.notifications": Support("unsupported", "not emitted yet (run_failure_sensor is planned)"),
+        "metadata.lineage.upstream": Support("unsupported", "not emitted yet (asset dependencies are planned)"),
+        "metadata.lineage.downstream": Support("unsupported", "not emitted yet (asset dependencies are planned)"),
+        "metadata.notifications.on_failure": Support("unsupported", "not emitted yet (run_failure_sensor is planned)"),
+        "metadata.notifications.on_success": Support("unsupported", "not emitted yet (run_failure_sensor is planned)"),
+        "metadata.notifications.on_sla_breach": Support("unsupported", "not emitted yet (run_failure_sensor is planned)"),
         **INFORMATIONAL,
     }
 

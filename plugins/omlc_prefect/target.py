@@ -166,8 +166,11 @@ class PrefectTarget(Target):
         "metadata.description": Support("exact", "the deployment's description"),
         "metadata.sla": Support("unsupported", "deployment SLAs are Prefect Cloud only; not emitted"),
         "metadata.tests": Support("unsupported", "not emitted yet (check tasks are planned)"),
-        "metadata.lineage": Support("unsupported", "not emitted yet (Prefect assets are planned)"),
-        "metadata.notifications": Support("unsupported", "not emitted yet (automations or flow hooks are planned)"),
+        "metadata.lineage.upstream": Support("unsupported", "not emitted yet (Prefect assets are planned)"),
+        "metadata.lineage.downstream": Support("unsupported", "not emitted yet (Prefect assets are planned)"),
+        "metadata.notifications.on_failure": Support("unsupported", "not emitted yet (automations or flow hooks are planned)"),
+        "metadata.notifications.on_success": Support("unsupported", "not emitted yet (automations or flow hooks are planned)"),
+        "metadata.notifications.on_sla_breach": Support("unsupported", "not emitted yet (automations or flow hooks are planned)"),
         **INFORMATIONAL,
     }
 

@@ -1,0 +1,133 @@
+"""What every target does with ``metadata``: the data checks a run ends with, and who is
+told what when. Targets turn these plans into their engine's mechanism; the plans are
+computed here once so the three targets run the same commands and send the same messages.
+
+Data checks (``metadata.tests``): each test is one check, run after every step of the
+pipeline in the same run; a failing check fails the run. ``row_count``, ``schema`` and
+``freshness`` run the project's check command (``checks.command`` in ``omlc.yaml``; the
+default targets the reference CLI: ``osiris test {oml_path} --test {test_index}`` plus the
+window as params); ``custom`` runs its script (``python3`` for a ``.py`` file, else the
+file itself) with its ``args``. Every check gets the run's OMLC_* variables (window,
+fire time, run id) and OMLC_TEST_INDEX, OMLC_TEST_TYPE, OMLC_TEST_SPEC (the test as JSON),
+OMLC_TEST_STEP and OMLC_TEST_SCRIPT.
+
+A custom script's path is relative to the pipeline file in OML; generated code holds it
+relative to its own folder (:attr:`Check.script`) and resolves it at run time, so the
+project can be deployed anywhere as long as the script keeps its place relative to the
+generated code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+EVENTS = ("on_failure", "on_success", "on_sla_breach")
+# metadata.criticality -> the PagerDuty severity of an event
+SEVERITY = {"critical": "critical", "high": "error", "medium": "warning", "low": "info", None: "error"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One data test as a task: ``id`` is unique among the pipeline's task names."""
+
+    id: str
+    index: int  # 1-based position in metadata.tests
+    type: str
+    spec: dict[str, Any]  # the test, JSON-ready (durations in seconds)
+    command: str  # shell text: placeholders are "$OMLC_*" variables (RunnerCommand.shell)
+    values: dict[str, str] = field(default_factory=dict)  # OMLC_TEST_* that do not change per run
+    script: str | None = None  # custom: the script's path relative to the generated code's folder
+
+
+def checks(pipeline, project, code_folder: str) -> list[Check]:
+    """The checks of ``pipeline``'s data tests, for code written to ``code_folder``."""
+    from omlc.project import CHECK_PLACEHOLDERS, RunnerCommand
+
+    md = pipeline.metadata
+    tests = md.tests if md is not None else []
+    taken = {s.id for s in pipeline.steps}
+    counts: dict[str, int] = {}
+    for test in tests:
+        counts[test.type] = counts.get(test.type, 0) + 1
+    window = pipeline.schedule.window if pipeline.schedule is not None else None
+    last_step = pipeline.steps[-1].id if pipeline.steps else None
+    found = []
+    for index, test in enumerate(tests, 1):
+        name = f"check_{test.type}"
+        if counts[test.type] > 1 or name in taken:
+            name = f"check_{index}_{test.type}"
+        while name in taken:
+            name = "_" + name
+        taken.add(name)
+        spec = _spec(test, window, last_step)
+        script = None
+        if test.type == "custom":
+            source_folder = os.path.dirname(os.path.abspath(pipeline.path)) if pipeline.path else os.getcwd()
+            target = os.path.normpath(os.path.join(source_folder, test.script))
+            script = os.path.relpath(target, os.path.abspath(code_folder)).replace(os.sep, "/")
+            runner = "python3 " if test.script.endswith(".py") else ""
+            template = runner + "{test_script}" + "".join(" " + shlex.quote(a).replace("{", "{{").replace("}", "}}")
+                                                          for a in test.args)
+            command = RunnerCommand(template, CHECK_PLACEHOLDERS).shell()
+        else:
+            command = project.check().shell()
+        values = {"OMLC_TEST_INDEX": str(index), "OMLC_TEST_TYPE": test.type,
+                  "OMLC_TEST_SPEC": json.dumps(spec, sort_keys=True, ensure_ascii=False),
+                  "OMLC_TEST_STEP": spec.get("step") or ""}
+        found.append(Check(name, index, test.type, spec, command, values, script))
+    return found
+
+
+def _spec(test, window, last_step) -> dict[str, Any]:
+    spec: dict[str, Any] = {"type": test.type}
+    if test.type == "row_count":
+        spec.update({k: getattr(test, k) for k in ("min", "max") if getattr(test, k) is not None})
+    elif test.type == "schema":
+        spec["expected"] = test.expected
+    elif test.type == "freshness":
+        spec["max_age_seconds"] = test.max_age.nominal_seconds
+        spec["max_age"] = test.max_age.to_text()
+        column = test.field or (window.field if window is not None else None)
+        if column:
+            spec["field"] = column
+    else:
+        spec["script"] = test.script
+        spec["args"] = list(test.args)
+    if test.type != "custom":
+        spec["step"] = test.step or last_step
+    return spec
+
+
+@dataclass(frozen=True)
+class Notice:
+    channel: str  # email | slack | pagerduty
+    target: str  # the address, the channel, the service
+
+
+def notices(pipeline) -> dict[str, list[Notice]]:
+    """event -> who is told (only events that have someone), in the OML's order."""
+    notes = pipeline.metadata.notifications if pipeline.metadata is not None else None
+    out: dict[str, list[Notice]] = {}
+    for event in EVENTS:
+        got = [Notice(n.channel, n.target) for n in (getattr(notes, event) if notes else [])]
+        if got:
+            out[event] = got
+    return out
+
+
+def service_name(template: str, service: str, env: bool) -> str:
+    """``{service}`` in a project setting, filled: upper-cased with ``_`` for anything
+    else in an environment variable name, as written in a connection id."""
+    if env:
+        service = re.sub(r"[^A-Za-z0-9]", "_", service).upper()
+    return template.replace("{service}", service)
+
+
+def sla_seconds(pipeline) -> int | None:
+    md = pipeline.metadata
+    return md.sla.nominal_seconds if md is not None and md.sla is not None else None
