@@ -114,7 +114,31 @@ def metadata_block(facts: dict[str, Any]) -> dict[str, Any]:
             block[key] = facts[f"metadata.{key}"]
     if facts.get("metadata.tags"):
         block["tags"] = list(facts["metadata.tags"])
+    if facts.get("metadata.sla"):
+        block["sla"] = Duration(0, int(facts["metadata.sla"])).to_text()
+    tests = [_oml_test(spec) for spec in facts.get("metadata.tests") or [] if isinstance(spec, dict)]
+    if tests:
+        block["tests"] = tests
+    lineage = {d: [f"{kind}: {name}" for kind, name in facts.get(f"metadata.lineage.{d}") or []]
+               for d in ("upstream", "downstream")}
+    if any(lineage.values()):
+        block["lineage"] = {d: refs for d, refs in lineage.items() if refs}
+    notes = {e: [{channel: target} for channel, target in facts.get(f"metadata.notifications.{e}") or []]
+             for e in ("on_failure", "on_success", "on_sla_breach")}
+    if any(notes.values()):
+        block["notifications"] = {e: targets for e, targets in notes.items() if targets}
     return block
+
+
+def _oml_test(spec: dict[str, Any]) -> dict[str, Any]:
+    """A data test as OML writes it, from its spec (omlc.metadata.test_spec)."""
+    test: dict[str, Any] = {"type": spec.get("type")}
+    for key in ("min", "max", "expected", "field", "step", "script", "args"):
+        if spec.get(key) not in (None, []):
+            test[key] = spec[key]
+    if spec.get("max_age_seconds") is not None:
+        test["max_age"] = Duration(0, int(spec["max_age_seconds"])).to_text()
+    return test
 
 
 def import_code(text: str, path: str, reader) -> tuple[Any, list[Diagnostic], str]:
@@ -194,6 +218,12 @@ _UPDATE_PATHS: dict[str, tuple] = {
     "metadata.owner": ("metadata", "owner"), "metadata.team": ("metadata", "team"),
     "metadata.criticality": ("metadata", "criticality"), "metadata.tags": ("metadata", "tags"),
     "metadata.description": ("metadata", "description"),
+    "metadata.sla": ("metadata", "sla"), "metadata.tests": ("metadata", "tests"),
+    "metadata.notifications.on_failure": ("metadata", "notifications", "on_failure"),
+    "metadata.notifications.on_success": ("metadata", "notifications", "on_success"),
+    "metadata.notifications.on_sla_breach": ("metadata", "notifications", "on_sla_breach"),
+    "metadata.lineage.upstream": ("metadata", "lineage", "upstream"),
+    "metadata.lineage.downstream": ("metadata", "lineage", "downstream"),
 }
 _OWNED = {("schedule", "retry"): ("attempts", "delay", "backoff", "max_delay"),
           ("schedule", "window"): ("type", "size", "offset", "format")}

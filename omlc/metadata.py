@@ -64,7 +64,7 @@ def checks(pipeline, project, code_folder: str) -> list[Check]:
         while name in taken:
             name = "_" + name
         taken.add(name)
-        spec = _spec(test, window, last_step)
+        spec = test_spec(test, window, last_step)
         script = None
         if test.type == "custom":
             source_folder = os.path.dirname(os.path.abspath(pipeline.path)) if pipeline.path else os.getcwd()
@@ -83,7 +83,9 @@ def checks(pipeline, project, code_folder: str) -> list[Check]:
     return found
 
 
-def _spec(test, window, last_step) -> dict[str, Any]:
+def test_spec(test, window, last_step) -> dict[str, Any]:
+    """A data test as its check receives it (OMLC_TEST_SPEC) and as read-back compares it:
+    defaults resolved (the step checked, the timestamp column), durations in seconds."""
     spec: dict[str, Any] = {"type": test.type}
     if test.type == "row_count":
         spec.update({k: getattr(test, k) for k in ("min", "max") if getattr(test, k) is not None})
@@ -91,7 +93,6 @@ def _spec(test, window, last_step) -> dict[str, Any]:
         spec["expected"] = test.expected
     elif test.type == "freshness":
         spec["max_age_seconds"] = test.max_age.nominal_seconds
-        spec["max_age"] = test.max_age.to_text()
         column = test.field or (window.field if window is not None else None)
         if column:
             spec["field"] = column
@@ -131,3 +132,24 @@ def service_name(template: str, service: str, env: bool) -> str:
 def sla_seconds(pipeline) -> int | None:
     md = pipeline.metadata
     return md.sla.nominal_seconds if md is not None and md.sla is not None else None
+
+
+def metadata_facts(pipeline) -> dict[str, Any]:
+    """The read-back facts of what this module plans (see :mod:`omlc.readback`):
+    ``metadata.sla`` in seconds, ``metadata.tests`` as :func:`test_spec` dicts,
+    ``metadata.notifications.<event>`` and ``metadata.lineage.<direction>`` as
+    ``[channel, target]`` / ``[kind, name]`` pairs."""
+    md = pipeline.metadata
+    window = pipeline.schedule.window if pipeline.schedule is not None else None
+    last_step = pipeline.steps[-1].id if pipeline.steps else None
+    out: dict[str, Any] = {"metadata.sla": sla_seconds(pipeline),
+                           "metadata.tests": [test_spec(t, window, last_step) for t in (md.tests if md else [])]}
+    notes = md.notifications if md is not None else None
+    for event in EVENTS:
+        out[f"metadata.notifications.{event}"] = [[n.channel, n.target] for n in (getattr(notes, event) if notes
+                                                                                     else [])]
+    lineage = md.lineage if md is not None else None
+    for direction in ("upstream", "downstream"):
+        out[f"metadata.lineage.{direction}"] = [[r.kind, r.name] for r in (getattr(lineage, direction) if lineage
+                                                                           else [])]
+    return out

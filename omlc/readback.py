@@ -41,6 +41,14 @@ OML_PATHS: dict[str, tuple] = {
     "metadata.tags": ("metadata", "tags"),
     "metadata.description": ("metadata", "description"),
     "steps": ("steps",),
+    # omlc.metadata.metadata_facts
+    "metadata.sla": ("metadata", "sla"),
+    "metadata.tests": ("metadata", "tests"),
+    "metadata.notifications.on_failure": ("metadata", "notifications", "on_failure"),
+    "metadata.notifications.on_success": ("metadata", "notifications", "on_success"),
+    "metadata.notifications.on_sla_breach": ("metadata", "notifications", "on_sla_breach"),
+    "metadata.lineage.upstream": ("metadata", "lineage", "upstream"),
+    "metadata.lineage.downstream": ("metadata", "lineage", "downstream"),
 }
 
 

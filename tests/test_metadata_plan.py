@@ -131,3 +131,22 @@ def test_sla_watchdog(late):
     if not late:
         timer.cancel()
     assert fired.wait(1.0) is late
+
+
+def test_metadata_facts_import_back_to_the_same_facts():
+    """The importer writes metadata facts back as OML that has the same facts."""
+    from omlc.importer import dump, metadata_block
+    from omlc.metadata import metadata_facts
+    from omlc.validate import load_text
+
+    original = load_file(str(SEED)).pipeline
+    found = metadata_facts(original)
+    assert found["metadata.sla"] == 4 * 3600
+    assert found["metadata.lineage.upstream"] == [["pipeline", "order_processing"], ["table", "mysql.orders"]]
+    text = SEED.read_text(encoding="utf-8")
+    head, _, _ = text.partition("\nmetadata:\n")
+    steps = "\nsteps:\n" + text.partition("\nsteps:\n")[2]
+    doc = dump({"metadata": metadata_block(found)}, None)
+    back = load_text(head + "\n" + doc + steps, str(SEED))  # beside the seed: its custom script exists
+    assert back.pipeline is not None, [str(d) for d in back.diagnostics]
+    assert metadata_facts(back.pipeline) == found
