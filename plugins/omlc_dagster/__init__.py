@@ -9,3 +9,10 @@ def register_targets(register):
     from omlc_dagster.target import DagsterTarget
 
     register(DagsterTarget())
+
+
+@omlc.hookimpl
+def register_readers(register):
+    from omlc_dagster.reader import DagsterReader
+
+    register(DagsterReader())
