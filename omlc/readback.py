@@ -105,13 +105,17 @@ class Readback:
     granularity: str = "pipeline"
     shown: dict[str, str] = field(default_factory=dict)  # how a fact reads in the code, when not its value
     extra: dict[str, Any] = field(default_factory=dict)  # for import only: the cron text as written
+    items: dict[str, list[Span]] = field(default_factory=dict)  # a list fact: where each element is
 
-    def put(self, key: str, value: Any, span: Span | None, shown: str | None = None) -> None:
+    def put(self, key: str, value: Any, span: Span | None, shown: str | None = None,
+            items: list[Span] | None = None) -> None:
         self.facts[key] = value
         if span is not None:
             self.spans[key] = span
         if shown is not None:
             self.shown[key] = shown
+        if items is not None:
+            self.items[key] = items
 
 
 class Reader:
@@ -149,7 +153,7 @@ def drift(pipeline, expected: dict[str, Any], got: Readback, target: str,
     for key, value in got.facts.items():
         if key not in expected or expected[key] == value:
             continue
-        where = got.spans.get(key)
+        where = _element_span(got, key, value, expected[key]) or got.spans.get(key)
         code_at = f"{where.path}:{where.line}:{where.col}" if where else got.path
         span = _oml_span(pipeline, _oml_path(pipeline, key, paths))
         theirs = got.shown.get(key, _show(value))
@@ -158,6 +162,16 @@ def drift(pipeline, expected: dict[str, Any], got: Readback, target: str,
                           span,
                           "run omlc compile to regenerate the code, or change the OML"))
     return found
+
+
+def _element_span(got: Readback, key: str, value: Any, expected: Any) -> Span | None:
+    """Where the first element of a list fact that differs from the OML is in the code
+    (when the reader located the elements), so a hand edit inside a list is at its line."""
+    items = got.items.get(key)
+    if not items or not isinstance(value, list) or not isinstance(expected, list):
+        return None
+    first = next((i for i, (a, b) in enumerate(zip(value, expected)) if a != b), min(len(value), len(expected)))
+    return items[first] if first < len(items) else None
 
 
 def _oml_path(pipeline, key: str, paths: dict[str, tuple]) -> tuple:
