@@ -7,6 +7,7 @@ failing or slow runners) with :meth:`RecordingProject.add`.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,9 @@ RECORDER = ROOT / "tests" / "engines" / "runners" / "recorder.py"
 RUNNER = f"{sys.executable} {RECORDER}"
 COMMAND = RUNNER + " {oml_path} --param window_start={window_start} --param window_end={window_end}" \
                    " --fire {fire_time} --run {run_id}"
+# the data tests' check command (metadata.tests): the recorder too, writing to $RECORDER_OUT.checks
+CHECK_COMMAND = RUNNER + " {oml_path} --check {test_index} --param window_start={window_start}" \
+                         " --param window_end={window_end}"
 
 
 def extra_pipeline(name: str, schedule: str) -> str:
@@ -26,10 +30,12 @@ def extra_pipeline(name: str, schedule: str) -> str:
             'query: "SELECT * FROM t WHERE ts >= \'${window.start}\' AND ts < \'${window.end}\'"}}\n')
 
 
-def runner_config(command: str, step_command: str | None = None) -> str:
+def runner_config(command: str, step_command: str | None = None, check_command: str | None = CHECK_COMMAND) -> str:
     text = f"runner:\n  command: {json.dumps(command)}\n"
     if step_command is not None:
         text += f"  step_command: {json.dumps(step_command)}\n"
+    if check_command is not None:
+        text += f"checks:\n  command: {json.dumps(check_command)}\n"
     return text
 
 
@@ -76,6 +82,7 @@ def recording_project(tmp_path_factory, target, out: str, extra: dict[str, str],
     root.mkdir(parents=True)
     (root / "omlc.yaml").write_text(runner_config(COMMAND, step_command), encoding="utf-8")
     project = RecordingProject(root, root / out, target)
+    shutil.copytree(FIXTURES / "tests", root / "pipelines" / "tests")  # the fixtures' custom test scripts
     pipelines = {f.name: f.read_text(encoding="utf-8") for f in sorted(FIXTURES.glob("*.oml.yaml"))}
     pipelines.update({f"{name}.oml.yaml": extra_pipeline(name, schedule) for name, schedule in extra.items()})
     project.add("pipelines", pipelines)
@@ -86,6 +93,11 @@ def read_records(paths: list[str]) -> list[list[dict]]:
     """What the recorder wrote for each run (one JSON line per task it ran)."""
     return [[json.loads(line) for line in Path(p).read_text(encoding="utf-8").splitlines()] if Path(p).exists()
             else [] for p in paths]
+
+
+def read_check_records(paths: list[str]) -> list[list[dict]]:
+    """What the recorder wrote as the check command of each run's data tests."""
+    return read_records([p + ".checks" for p in paths])
 
 
 def expected_window(pipeline, fire) -> tuple[str, str]:
