@@ -227,9 +227,11 @@ def codes(
             typer.echo(f"{c.code}  {c.severity.value:<7}  {c.summary}")
 
 
+from omlc.cli_lineage import lineage_cmd  # noqa: E402
 from omlc.cli_schedule import app as _schedule_app  # noqa: E402
 
 app.add_typer(_schedule_app, name="schedule")
+app.command("lineage")(lineage_cmd)
 
 
 def main() -> None:

@@ -233,5 +233,8 @@ def _check_reference(ref: P.Reference, where, available: set[str], has_window: b
 
 @hookimpl
 def register_rules(register):
-    for rule in (check_names, check_steps, check_components, check_connections, check_secrets, check_params):
+    from omlc.lineage import check_lineage  # project scope: lineage over every pipeline read
+
+    for rule in (check_names, check_steps, check_components, check_connections, check_secrets, check_params,
+                 check_lineage):
         register(rule)
