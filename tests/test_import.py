@@ -1,6 +1,7 @@
-"""`omlc import` and `omlc verify` on code omlc wrote (Airflow DAGs, Prefect flows): OML -> DAG -> OML keeps every fact the
-target expresses (fixtures, and random pipelines), an existing OML file is updated in
-place, and what cannot be read is a located finding."""
+"""`omlc import` and `omlc verify` on code omlc wrote (Airflow DAGs, Prefect flows, Dagster jobs): OML -> code -> OML
+keeps every fact the target expresses (fixtures, and random pipelines; a fact the code does
+not carry may differ only when the loss report has its field), an existing OML file is
+updated in place, and what cannot be read is a located finding."""
 
 from __future__ import annotations
 
@@ -15,18 +16,21 @@ from hypothesis import strategies as st
 from omlc.compile import compile_paths, make_unit, runtime_copy
 from omlc.importer import dump, import_code, infer_retry
 from omlc.project import Project
-from omlc.readback import facts, verify
+from omlc.readback import OML_PATHS, facts, verify
 from omlc.schedule.timetable import retry_delays
 from omlc.validate import load_file, load_text
 from omlc_airflow.reader import AirflowReader
 from omlc_airflow.target import AirflowTarget
+from omlc_dagster.reader import DagsterReader
+from omlc_dagster.target import DagsterTarget
 from omlc_prefect.reader import PrefectReader
 from omlc_prefect.target import PrefectTarget
 from tests.conftest import run_cli
 
 # every target with a reader: OML -> code -> OML keeps every fact
 READ_BACK = [pytest.param(AirflowTarget(), AirflowReader(), id="airflow"),
-             pytest.param(PrefectTarget(), PrefectReader(), id="prefect")]
+             pytest.param(PrefectTarget(), PrefectReader(), id="prefect"),
+             pytest.param(DagsterTarget(), DagsterReader(), id="dagster")]
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pipelines"
 
@@ -45,12 +49,25 @@ def _round_trip(path: Path, out: Path, granularity: str, target=None, reader=Non
     return original, back.pipeline
 
 
+def _assert_same_facts(original, back, granularity: str, reader, losses) -> None:
+    """The facts of the imported pipeline are the original's, except facts the reader does
+    not read (the code does not carry them) whose OML field is in the loss report."""
+    ours, theirs = facts(original, granularity), facts(back, granularity)
+    read = reader.expected(original, granularity)
+    lost = {loss.field for loss in losses if loss.status != "exact"}
+    for key in sorted(set(ours) | set(theirs)):
+        if ours.get(key) != theirs.get(key):
+            assert key not in read and ".".join(OML_PATHS[key]) in lost, (key, ours.get(key), theirs.get(key))
+
+
 @pytest.mark.parametrize("target,reader", READ_BACK)
 @pytest.mark.parametrize("granularity", ["pipeline", "step"])
 def test_every_fixture_round_trips(tmp_path, granularity, target, reader):
     for path in sorted(FIXTURES.glob("*.oml.yaml")):
         original, back = _round_trip(path, tmp_path / path.stem, granularity, target, reader)
-        assert facts(back, granularity) == facts(original, granularity), path
+        loaded = load_file(str(path))
+        unit = make_unit(original, loaded.source.text, str(path), Project(), target.name, granularity)
+        _assert_same_facts(original, back, granularity, reader, target.losses(unit))
         # steps and params come back from the runtime copy, window references restored
         assert [s.model_dump() for s in back.steps] == [s.model_dump() for s in original.steps], path
         assert back.params == original.params, path
@@ -59,6 +76,7 @@ def test_every_fixture_round_trips(tmp_path, granularity, target, reader):
 def test_an_existing_oml_file_is_updated_in_place(tmp_path):
     source = tmp_path / "daily_customer_sync.oml.yaml"
     shutil.copy(FIXTURES / source.name, source)
+    shutil.copytree(FIXTURES / "tests", tmp_path / "tests")  # the custom test script it names
     out = tmp_path / "dags"
     assert compile_paths([str(source)], [AirflowTarget()], out=str(out)).exit_code() == 0
     dag = out / "daily_customer_sync.py"
@@ -72,6 +90,22 @@ def test_an_existing_oml_file_is_updated_in_place(tmp_path):
     assert len(before.splitlines()) == len(after.splitlines())
     assert changed == [("    attempts: 3", "    attempts: 4")], changed
     assert "# Daily at 2 AM" in after  # the user's comments stay
+
+
+@pytest.mark.xfail(strict=True, reason="omlc.importer.update rewrites every fact that differs, also those the "
+                   "reader does not read: a Dagster module does not carry schedule.concurrency (it is in "
+                   "<name>.dagster.yaml), so importing it into the OML file deletes `concurrency: 1`")
+def test_updating_an_oml_file_keeps_what_the_code_does_not_carry(tmp_path):
+    source = tmp_path / "daily_customer_sync.oml.yaml"
+    shutil.copy(FIXTURES / source.name, source)
+    shutil.copytree(FIXTURES / "tests", tmp_path / "tests")  # the custom test script it names
+    out = tmp_path / "jobs"
+    assert compile_paths([str(source)], [DagsterTarget()], out=str(out)).exit_code() == 0
+    before = source.read_text(encoding="utf-8")
+    run = run_cli("import", str(out / "daily_customer_sync.py"), "--from", "dagster", "-o", str(source),
+                  env={"OMLC_PLUGINS": "dagster"})
+    assert run.returncode == 0, run.stderr
+    assert source.read_text(encoding="utf-8") == before
 
 
 def test_without_the_runtime_copy_steps_come_from_the_tasks(tmp_path):
@@ -169,4 +203,4 @@ def test_random_pipelines_round_trip(tmp_path, target, reader, schedule, descrip
     assert document is not None, [str(d) for d in found]
     back = load_text(dump(document, None), "back.oml.yaml")
     assert back.pipeline is not None, [str(d) for d in back.diagnostics]
-    assert facts(back.pipeline, granularity) == facts(original, granularity)
+    _assert_same_facts(original, back.pipeline, granularity, reader, output.losses)

@@ -1,5 +1,6 @@
 """Reading generated code back (the targets' readers) and `omlc verify`: every fixture reads
-back without drift, and each kind of hand edit is reported as drift at its line."""
+back without drift on every target with a reader, and each kind of hand edit is reported as
+drift at its line."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from omlc.readback import facts, verify
 from omlc.validate import load_file
 from omlc_airflow.reader import AirflowReader
 from omlc_airflow.target import AirflowTarget
+from omlc_dagster.reader import DagsterReader
+from omlc_dagster.target import DagsterTarget
+from omlc_prefect.reader import PrefectReader
+from omlc_prefect.target import PrefectTarget
 from tests.conftest import run_cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pipelines"
@@ -25,9 +30,15 @@ steps: [{id: a, component: mysql.extractor, mode: read}]
 '''
 
 
-def _compiled(path: Path, granularity: str) -> tuple:
-    result = compile_paths([str(path)], [AirflowTarget()], write=False, granularity=granularity)
-    files = result.outputs[(str(path), "airflow")]
+READERS = [pytest.param(AirflowTarget(), AirflowReader(), id="airflow"),
+           pytest.param(PrefectTarget(), PrefectReader(), id="prefect"),
+           pytest.param(DagsterTarget(), DagsterReader(), id="dagster")]
+
+
+def _compiled(path: Path, granularity: str, target=None) -> tuple:
+    target = target or AirflowTarget()
+    result = compile_paths([str(path)], [target], write=False, granularity=granularity)
+    files = result.outputs[(str(path), target.name)]
     name = next(n for n in files if n.endswith(".py"))
     return load_file(str(path)).pipeline, files[name]
 
@@ -38,11 +49,17 @@ def _all_pipelines(tmp_path: Path) -> list[Path]:
     return sorted(FIXTURES.glob("*.oml.yaml")) + [extra]
 
 
+def _copy_fixture(name: str, folder: Path) -> Path:
+    """A fixture pipeline in ``folder``, with the files it names (its custom test scripts)."""
+    shutil.copytree(FIXTURES / "tests", folder / "tests", dirs_exist_ok=True)
+    return Path(shutil.copy(FIXTURES / name, folder / name))
+
+
+@pytest.mark.parametrize("target,reader", READERS)
 @pytest.mark.parametrize("granularity", ["pipeline", "step"])
-def test_every_fixture_reads_back_without_drift(tmp_path, granularity):
-    reader = AirflowReader()
+def test_every_fixture_reads_back_without_drift(tmp_path, granularity, target, reader):
     for path in _all_pipelines(tmp_path):
-        pipeline, code = _compiled(path, granularity)
+        pipeline, code = _compiled(path, granularity, target)
         got = reader.read(code, "dag.py")
         assert got.diagnostics == [], path
         expected = reader.expected(pipeline, granularity)
@@ -72,8 +89,7 @@ EDITS = [
 def _edit_and_verify(tmp_path, target, pattern: str, replacement: str, fact: str, drifts: int) -> None:
     """Compile the seed pipeline (step granularity), make one hand edit, and check that
     ``omlc verify --generated`` reports ``fact`` at the edited line (and ``drifts`` drifts)."""
-    source = tmp_path / "daily_customer_sync.oml.yaml"
-    shutil.copy(FIXTURES / source.name, source)
+    source = _copy_fixture("daily_customer_sync.oml.yaml", tmp_path)
     result = compile_paths([str(source)], [target], write=False, granularity="step")
     code = result.outputs[(str(source), target.name)]["daily_customer_sync.py"]
     edited, count = re.subn(pattern, replacement, code, flags=re.M)
@@ -131,11 +147,65 @@ PREFECT_EDITS = [
     ("timeout", r"^OMLC_TIMEOUT = 3600", "OMLC_TIMEOUT = 7200", "schedule.timeout"),
     ("dependency edge", r"wait_for=\[step_clean_customers_run\]", "wait_for=[step_extract_customers_run]",
      "steps.load_customers.needs"),
+    ("notification target", r"^OMLC_ON_FAILURE = \[\['email', 'oncall@company.com'\]",
+     "OMLC_ON_FAILURE = [['email', 'someone@company.com']", "metadata.notifications.on_failure"),
+    ("sla", r"^OMLC_SLA = 14400", "OMLC_SLA = 7200", "metadata.sla"),
+    ("upstream asset", r"'omlc://table/mysql.orders'\]", "'omlc://table/mysql.customers']",
+     "metadata.lineage.upstream"),
 ]
 
 
 @pytest.mark.parametrize("what,pattern,replacement,fact", PREFECT_EDITS, ids=[e[0] for e in PREFECT_EDITS])
 def test_a_hand_edit_of_a_prefect_flow_is_drift_at_its_line(tmp_path, what, pattern, replacement, fact):
-    from omlc_prefect.target import PrefectTarget
-
     _edit_and_verify(tmp_path, PrefectTarget(), pattern, replacement, fact, 1)
+
+
+# one op's retry policy (step granularity: every op has one)
+_LOAD_OP = r"(name='daily_customer_sync__step_load_customers',\n(?:    .*\n)*?    retry_policy=dg\.RetryPolicy\("
+DAGSTER_EDITS = [
+    ("retries", _LOAD_OP + r"max_retries=)3", r"\g<1>5", "schedule.retry.attempts"),
+    ("retry delays", r"^OMLC_RETRY_DELAYS = \[300, 600, 1200\]", "OMLC_RETRY_DELAYS = [300, 600, 900]",
+     "schedule.retry.delays"),
+    ("retry policy delay", _LOAD_OP + r"max_retries=3, delay=)300", r"\g<1>60", "dagster.retry_delay"),
+    ("cron", r"cron_schedule='0 2 \* \* \*'", "cron_schedule='0 3 * * *'", "schedule.cron"),
+    ("timezone", r"execution_timezone='UTC'", "execution_timezone='Europe/Prague'", "schedule.timezone"),
+    ("owner", r"'owner': 'data-team@company.com'", "'owner': 'someone@company.com'", "metadata.owner"),
+    ("window offset", r"'offset': \[0, -3600\]", "'offset': [0, -7200]", "schedule.window"),
+    ("timeout", r"^OMLC_TIMEOUT = 3600", "OMLC_TIMEOUT = 7200", "schedule.timeout"),
+    ("max_runtime tag", r"'dagster/max_runtime': '3600'", "'dagster/max_runtime': '7200'", "dagster.max_runtime"),
+    ("dependency edge", r"step_load_customers\(after=step_clean_customers_done\)",
+     "step_load_customers(after=step_extract_customers_done)", "steps.load_customers.needs"),
+    ("job name", r"^    name='daily_customer_sync',", "    name='customer_sync',", "dagster.job"),
+    ("schedule not loaded", r"schedules=\[omlc_schedule\]", "schedules=[]", "schedule.cron"),
+    ("run config ops", r"^OMLC_OPS = \['daily_customer_sync__step_extract_customers', ",
+     "OMLC_OPS = ['daily_customer_sync__step_extract', ", "dagster.run_config_ops"),
+]
+
+
+@pytest.mark.parametrize("what,pattern,replacement,fact", DAGSTER_EDITS, ids=[e[0] for e in DAGSTER_EDITS])
+def test_a_hand_edit_of_a_dagster_job_is_drift_at_its_line(tmp_path, what, pattern, replacement, fact):
+    _edit_and_verify(tmp_path, DagsterTarget(), pattern, replacement, fact, 1)
+
+
+@pytest.mark.parametrize("pattern,replacement,message", [
+    (r"^def omlc_job\(\):", "def omlc_job(:", "not Python"),
+    (r"^@dg\.job\(", "@dg.graph(", "no @dg.job(...) function"),
+    (r"max_retries=3, delay=300\)", "max_retries=RETRIES, delay=300)", "cannot read max_retries: RETRIES"),
+    (r"step_load_customers\(after=step_clean_customers_done\)", "step_load_customers(after=upstream())",
+     "cannot read an op's input: upstream()"),
+    (r"^OMLC_TIMEOUT = 3600", "OMLC_TIMEOUT = 60 * 60", "cannot read OMLC_TIMEOUT"),
+])
+def test_unreadable_dagster_code_is_a_located_diagnostic(tmp_path, pattern, replacement, message):
+    source = _copy_fixture("daily_customer_sync.oml.yaml", tmp_path)
+    _, code = _compiled(source, "step", DagsterTarget())
+    edited, count = re.subn(pattern, replacement, code, count=1, flags=re.M)
+    assert count == 1, pattern
+    line = next(i for i, (a, b) in enumerate(zip(code.splitlines(), edited.splitlines()), 1) if a != b)
+    generated = tmp_path / "daily_customer_sync.py"
+    generated.write_text(edited, encoding="utf-8")
+    run = run_cli("verify", str(source), "--target", "dagster", "--generated", str(generated),
+                  env={"OMLC_PLUGINS": "dagster"})
+    assert run.returncode == 1 and "OML702" in run.stdout and message in run.stdout, run.stdout
+    found = next(ln for ln in run.stdout.splitlines() if "OML702" in ln)
+    assert found.startswith(f"{generated}:{line}:" if message != "no @dg.job(...) function" else f"{generated}:1:")
+    assert "Traceback" not in run.stderr
