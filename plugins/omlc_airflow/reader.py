@@ -2,14 +2,19 @@
 
 What is read: the ``DAG(...)`` call of the ``with`` statement (dag_id, description,
 doc_md, schedule, start_date, end_date, catchup, max_active_runs, dagrun_timeout, tags,
-default_args with owner, retries, retry_delay and the retry policy's delay list), the
-``OMLC_SCHEDULE`` literal the runtime computes windows from, the BashOperator tasks
-(task_id, OMLC_STEP_ID) and the ``>>`` edges. Values are read as literals; nothing is
-executed and Airflow is not imported. Anything else in the file is ignored.
+default_args with owner, retries, retry_delay and the retry policy's delay list; the
+notifiers of on_failure_callback and on_success_callback; each DeadlineAlert's reference,
+interval and callback), the ``OMLC_SCHEDULE`` literal the runtime computes windows from,
+the BashOperator tasks (task_id, OMLC_STEP_ID; a check task's OMLC_TEST_SPEC; inlets and
+outlets) and the ``>>`` edges. A notifier's target is its ``to=`` (email), the ``channel:``
+line of its ``text=`` (Slack) or its ``component=`` (PagerDuty); values from OML are read
+with the target's Jinja escaping undone. Values are read as literals; nothing is executed
+and Airflow is not imported. Anything else in the file is ignored.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,12 +26,16 @@ from omlc.readback import Reader, Readback, facts
 
 class AirflowReader(Reader):
     name = "airflow"
-    oml_paths = {"airflow.timetable": ("schedule", "expression")}
+    oml_paths = {"airflow.timetable": ("schedule", "expression"), "airflow.deadline_reference": ("metadata", "sla")}
 
     def expected(self, pipeline, granularity: str) -> dict[str, Any]:
+        from omlc.metadata import metadata_facts
         from omlc_airflow.target import airflow_schedule
 
         found = facts(pipeline, granularity)
+        found.update(metadata_facts(pipeline))
+        if found["metadata.sla"] is not None:
+            found["airflow.deadline_reference"] = DEADLINE_REFERENCE
         if pipeline.schedule is not None and pipeline.schedule.type == "interval":  # cron: schedule.cron
             mapped = airflow_schedule(pipeline.schedule)
             found["airflow.timetable"] = (["cron", mapped.expression, mapped.timezone] if mapped.kind == "cron"
@@ -56,6 +65,40 @@ class AirflowReader(Reader):
         return rb
 
 
+DEADLINE_REFERENCE = "DAGRUN_LOGICAL_DATE"  # the fire time of a run of the generated timetables
+NOTIFIER_CHANNELS = {"SmtpNotifier": "email", "SlackWebhookNotifier": "slack", "PagerdutyNotifier": "pagerduty"}
+_TARGET_ARGUMENT = {"email": "to", "slack": "text", "pagerduty": "component"}
+_JINJA_ESCAPED = re.compile(r"\{\{ '(\{|\\r)' \}\}")
+_SLACK_CHANNEL = re.compile(r"^channel: (.*)$", re.M)
+_URI_ESCAPE = re.compile(r"(?:~[0-9A-F]{2})+")
+
+
+def unescape_jinja(text: str) -> str:
+    """What a Jinja-escaped value (:func:`omlc.codegen.jinja_escape`) renders to."""
+    return _JINJA_ESCAPED.sub(lambda m: "{" if m.group(1) == "{" else "\r", text)
+
+
+def lineage_ref(uri: Any, extra: Any) -> tuple[str, str] | None:
+    """``(kind, name)`` of an omlc asset URI (omlc.lineage.asset_uri undone), or None.
+    A URI that ends in a hash carries the reference in ``extra["omlc_ref"]``."""
+    from omlc.lineage import URI_SCHEME
+
+    if not isinstance(uri, str) or not uri.startswith(URI_SCHEME + "://"):
+        return None
+    kind, slash, text = uri[len(URI_SCHEME) + 3:].partition("/")
+    if not slash or not kind:
+        return None
+    if "~~" in text:
+        ref = extra.get("omlc_ref") if isinstance(extra, dict) else None
+        if not isinstance(ref, str) or not ref.startswith(kind + ": "):
+            return None
+        return kind, ref[len(kind) + 2:]
+    try:
+        return kind, _URI_ESCAPE.sub(lambda m: bytes.fromhex(m.group(0).replace("~", "")).decode("utf-8"), text)
+    except UnicodeDecodeError:
+        return None
+
+
 def _is_dag_block(node) -> bool:
     import ast
 
@@ -75,6 +118,8 @@ class _Walk:
         self.spec_span: Span | None = None
         self.tasks: dict[str, dict] = {}  # variable -> {"id", "step", "span"}
         self.edges: list[tuple[str, str, Span]] = []
+        self.checks: list[tuple[Any, Span]] = []  # each check task's test spec, where it is
+        self.lineage: dict[str, list[tuple[list, Span]]] = {"inlets": [], "outlets": []}
 
     def value(self, node) -> Any:
         """A literal, a timedelta(...) in seconds, a pendulum.datetime(...) as a UTC ISO instant."""
@@ -109,10 +154,11 @@ class _Walk:
             self.rb.put("schedule.window", self.spec["window"], self.spec_span)
         elif self.spec is not None and "schedule.timezone" in self.rb.facts:
             self.rb.put("schedule.window", None, self.spec_span)
+        self.metadata_facts()
         steps = [t for t in self.tasks.values() if t["step"]]
         if steps:
             self.rb.granularity = "step"
-            ids = {var: t["id"] for var, t in self.tasks.items()}
+            ids = {var: t["id"] for var, t in self.tasks.items() if t["step"]}
             needs: dict[str, set] = {t["id"]: set() for t in steps}
             where = {t["id"]: t["span"] for t in steps}  # a step's first edge in, else its task_id
             for up, down, span in reversed(self.edges):
@@ -147,6 +193,12 @@ class _Walk:
         defaults = args.get("default_args")
         if defaults is not None:
             self.default_args(defaults)
+        self.dag_span = self.span(call)
+        for event in ("on_failure", "on_success"):
+            node = args.get(f"{event}_callback")
+            targets, items = self.notifiers(node) if node is not None else ([], [])
+            put(f"metadata.notifications.{event}", targets, self.span(node if node is not None else call), items=items)
+        self.deadlines(args.get("deadline"), call)
 
     def schedule(self, node, args) -> None:
         import libcst as cst
@@ -229,6 +281,151 @@ class _Walk:
         else:
             put("schedule.retry.delays", [0] * attempts if isinstance(attempts, int) else [], self.span(node))
 
+    # -- metadata: notifiers, deadlines, checks, lineage ----------------------------
+    def notifiers(self, node) -> tuple[list, list]:
+        """``[SmtpNotifier(...), ...]`` (or one notifier): the [channel, target] pairs, and
+        where each target is."""
+        import libcst as cst
+
+        calls = [e.value for e in node.elements] if isinstance(node, (cst.List, cst.Tuple)) else [node]
+        targets, items = [], []
+        for call in calls:
+            if not isinstance(call, cst.Call):
+                self.unreadable("a notifier", call)
+                continue
+            channel = NOTIFIER_CHANNELS.get(dotted(call.func).split(".")[-1])
+            if channel is None:
+                self.unreadable("a notifier", call)
+                continue
+            kw = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+            self.target(channel, kw, call, targets, items)
+        return targets, items
+
+    def target(self, channel: str, kw: dict, call, targets: list, items: list) -> None:
+        """The [channel, target] pairs of one notifier's arguments (keyword -> node)."""
+        node = kw.get(_TARGET_ARGUMENT[channel])
+        raw = self.value(node) if node is not None else None
+        if channel == "email" and isinstance(raw, list) and all(isinstance(x, str) for x in raw):
+            found = [unescape_jinja(x) for x in raw]  # to=[...]: one target per address
+        elif channel == "slack" and isinstance(raw, str) and _SLACK_CHANNEL.search(unescape_jinja(raw)):
+            found = [_SLACK_CHANNEL.search(unescape_jinja(raw)).group(1)]
+        elif channel != "slack" and isinstance(raw, str):
+            found = [unescape_jinja(raw)]
+        else:
+            self.unreadable(f"the {channel} target", node if node is not None else call)
+            return
+        for value in found:
+            targets.append([channel, value])
+            items.append(self.span(node))
+
+    def deadlines(self, node, call) -> None:
+        """``deadline=[DeadlineAlert(...), ...]``: the SLA (every alert has the same
+        interval), its reference, and the on_sla_breach targets of the callbacks."""
+        import libcst as cst
+
+        put = self.rb.put
+        alerts = [] if node is None else [e.value for e in node.elements] if isinstance(node, (cst.List, cst.Tuple)) \
+            else [node]
+        intervals, references, targets, items = [], [], [], []
+        for alert in alerts:
+            if not isinstance(alert, cst.Call) or dotted(alert.func).split(".")[-1] != "DeadlineAlert":
+                self.unreadable("a deadline", alert)
+                continue
+            kw = {a.keyword.value: a.value for a in alert.args if a.keyword is not None}
+            interval = self.value(kw["interval"]) if "interval" in kw else UNREADABLE
+            if not isinstance(interval, (int, float)) or isinstance(interval, bool):
+                self.unreadable("the deadline interval", kw.get("interval", alert))
+                continue
+            intervals.append((interval, self.span(kw["interval"])))
+            reference = kw.get("reference")
+            references.append((dotted(reference).split(".")[-1] if reference is not None else None,
+                               self.span(reference if reference is not None else alert)))
+            callback = kw.get("callback")
+            if not isinstance(callback, cst.Call) or not callback.args:
+                self.unreadable("the deadline callback", callback if callback is not None else alert)
+                continue
+            name = dotted(callback.args[0].value)
+            channel = NOTIFIER_CHANNELS.get(name.split(".")[-1])
+            if channel is None:
+                if name != "asyncio.sleep":  # the target's callback when nobody is to be told
+                    self.unreadable("the deadline callback", callback)
+                continue
+            arguments = next((a.value for a in callback.args if a.keyword is not None and a.keyword.value == "kwargs"),
+                             None)
+            if not isinstance(arguments, cst.Dict):
+                self.unreadable("the deadline callback's kwargs", callback)
+                continue
+            entries = {}
+            for el in arguments.elements:
+                key = self.value(el.key) if isinstance(el, cst.DictElement) else None
+                if isinstance(key, str):
+                    entries[key] = el.value
+            self.target(channel, entries, callback, targets, items)
+        where = self.span(node if node is not None else call)
+        values = [v for v, _ in intervals]
+        if not values:
+            put("metadata.sla", None, where)
+        elif len(set(values)) == 1:
+            put("metadata.sla", values[0], intervals[0][1])
+        else:  # a hand edit of one alert: the fact is every interval, at the first that differs
+            put("metadata.sla", values, next(s for v, s in intervals if v != values[0]))
+        names = [r for r, _ in references]
+        if len(set(names)) == 1:
+            put("airflow.deadline_reference", names[0], references[0][1])
+        elif names:
+            put("airflow.deadline_reference", names, next(s for r, s in references if r != names[0]))
+        put("metadata.notifications.on_sla_breach", targets, where, items=items)
+
+    def metadata_facts(self) -> None:
+        """The data tests (the check tasks' specs, in file order) and the lineage (inlets
+        and outlets of the tasks, each asset once, the pipeline's own asset left out)."""
+        import json
+
+        from omlc.lineage import PIPELINE
+
+        put = self.rb.put
+        at = getattr(self, "dag_span", Span(self.rb.path, 1, 1))
+        specs = []
+        for raw, span in self.checks:
+            try:
+                specs.append(json.loads(unescape_jinja(raw)) if isinstance(raw, str) else UNREADABLE)
+            except ValueError:
+                specs.append(UNREADABLE)
+            if specs[-1] is UNREADABLE:
+                self.rb.diagnostics.append(diag("OML702", "[airflow] cannot read OMLC_TEST_SPEC: not the JSON of a "
+                                                          "data test", span))
+        put("metadata.tests", [x for x in specs if x is not UNREADABLE],
+            self.checks[0][1] if self.checks else at, items=[s for _, s in self.checks])
+        own = (PIPELINE, self.rb.facts.get("name"))
+        for side, direction in (("inlets", "upstream"), ("outlets", "downstream")):
+            refs, items = [], []
+            for ref, span in (pair for task in self.lineage[side] for pair in zip(*task) if pair):
+                if list(ref) not in refs and not (side == "outlets" and tuple(ref) == own):
+                    refs.append(list(ref))
+                    items.append(span)
+            put(f"metadata.lineage.{direction}", refs, items[0] if items else at, items=items)
+
+    def assets(self, node) -> tuple[list, list]:
+        """``[Asset('omlc://kind/name'), ...]``: the references and where each is."""
+        import libcst as cst
+
+        refs, spans = [], []
+        for element in node.elements if isinstance(node, (cst.List, cst.Tuple)) else [None]:
+            call = element.value if element is not None else node
+            if not isinstance(call, cst.Call) or dotted(call.func).split(".")[-1] != "Asset":
+                self.unreadable("an asset", call)
+                continue
+            kw = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+            pos = [a.value for a in call.args if a.keyword is None]
+            uri = self.value(pos[0] if pos else kw.get("uri", call))
+            ref = lineage_ref(uri, self.value(kw["extra"]) if "extra" in kw else None)
+            if ref is None:
+                self.unreadable("an asset (not an omlc lineage URI)", call)
+                continue
+            refs.append(ref)
+            spans.append(self.span(call))
+        return refs, spans
+
     def body(self, statements) -> None:
         import libcst as cst
 
@@ -248,6 +445,16 @@ class _Walk:
         env = self.value(kw["env"]) if "env" in kw else {}
         step = env.get("OMLC_STEP_ID", "") if isinstance(env, dict) else ""
         self.tasks[var] = {"id": self.value(kw["task_id"]), "step": bool(step), "span": self.span(kw["task_id"])}
+        if isinstance(env, dict) and "OMLC_TEST_SPEC" in env:
+            import libcst as cst
+
+            node = kw["env"]
+            spec = next((el.value for el in node.elements if isinstance(node, cst.Dict)
+                         and isinstance(el, cst.DictElement) and self.value(el.key) == "OMLC_TEST_SPEC"), node)
+            self.checks.append((env["OMLC_TEST_SPEC"], self.span(spec)))
+        for side in ("inlets", "outlets"):
+            if side in kw:
+                self.lineage[side].append(self.assets(kw[side]))
 
     def chain(self, node) -> None:
         """``a >> b >> [c, d]``: edges from each operand's tasks to the next one's."""

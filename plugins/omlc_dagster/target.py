@@ -2,8 +2,11 @@
 
 What the generated module does with each OML field is in :attr:`DagsterTarget.support`
 (and in docs/targets/dagster.md, which a test keeps equal to it). Ops, not assets: an OML
-pipeline is a graph of commands with no declared data products (lineage is not emitted
-yet), which is what a job of ops is; assets would invent asset keys OML does not give.
+pipeline is a graph of commands with no declared data products, which is what a job of
+ops is. ``metadata``: data tests are check ops after the leaf ops (a failing one fails the
+run); notifications are run status sensors calling the embedded ``omlc_notify``; the SLA is
+a sensor over the job's runs (FreshnessPolicy is for assets); lineage is asset specs in
+``defs`` that the job does not materialize (see :func:`lineage_specs`).
 Every value is a Python literal (:func:`omlc.codegen.literal`); SQL and other step configs
 never enter the module: the runner reads them from the runtime copy of the pipeline. Each op
 runs the project's runner command through the embedded ``omlc_run_command``, which also
@@ -118,6 +121,37 @@ def dagster_tags(pipeline, job_name: str) -> tuple[dict[str, str], list[str]]:
     return tags, moved
 
 
+def sensor_names(pipeline, job: str) -> dict[str, str]:
+    """The sensors a pipeline's metadata becomes (names unique in a code location: prefixed
+    with the job's): ``on_failure`` and ``on_success`` run status sensors when the event has
+    someone to tell, ``sla`` when ``metadata.sla`` is set (it also logs a breach that has
+    nobody to tell)."""
+    from omlc.metadata import notices, sla_seconds
+
+    notes = notices(pipeline)
+    found = {event: f"{job}__{event}" for event in ("on_failure", "on_success") if event in notes}
+    if sla_seconds(pipeline) is not None:
+        found["sla"] = f"{job}__sla"
+    return found
+
+
+def lineage_specs(pipeline) -> dict:
+    """The asset specs of a pipeline's lineage (:func:`omlc.lineage.asset_key`): ``own`` (the
+    key of ``pipeline: <name>``; every module defines it, so another pipeline's ``pipeline:
+    <name>`` dependency is this node), ``upstream`` and ``downstream`` as ``(key, kind,
+    name)`` (the reference as OML writes it beside the key, which is not always invertible), and ``both``: the keys
+    listed both ways (OML522 warns), whose upstream edge is dropped (Dagster refuses the
+    cycle pipeline -> key -> pipeline)."""
+    from omlc.lineage import PIPELINE, asset_key, ref_parts
+
+    lineage = pipeline.metadata.lineage if pipeline.metadata is not None else None
+    refs = {side: [(asset_key(*ref_parts(r)), r.kind, r.name) for r in (getattr(lineage, side) if lineage else [])]
+            for side in ("upstream", "downstream")}
+    down = [key for key, _, _ in refs["downstream"]]
+    both = [key for key, _, _ in refs["upstream"] if key in down]
+    return {"own": asset_key(PIPELINE, pipeline.name), **refs, "both": both}
+
+
 DOCS_INTRO = """# The Dagster target
 
 `omlc compile --target dagster` writes, per pipeline, `<name>.py` (a job of ops, its
@@ -151,6 +185,19 @@ targets {versions}; it imports only Dagster and the standard library, and never 
   stops the runner itself at the run's deadline, and a run past it fails without retries.
 - **Catchup.** A schedule without partitions launches only the latest missed tick after
   downtime.
+- **Metadata.** Data tests are check ops in the same job, after every leaf op (asset
+  checks need assets the job materializes; this job has none); a failing check fails the
+  run. Notifications are run status sensors (`<job>__on_failure`, `<job>__on_success`)
+  that send email (SMTP), Slack (incoming webhook) and PagerDuty (Events API v2) messages
+  with the standard library; the module names only the environment variables holding the
+  SMTP host, webhook URL and routing keys (`notifications:` in `omlc.yaml`). `metadata.sla`
+  is a sensor `<job>__sla` over the job's runs (FreshnessPolicy applies to assets only).
+  Sensors, like the schedule, are running by default and need the Dagster daemon.
+  Lineage is asset specs in `defs` keyed by `omlc.lineage.asset_key`
+  (`table: mysql.orders` -> `table/mysql/orders`): the pipeline's own key
+  `pipeline/<name>` depends on the upstream keys, each downstream key on it; the job does
+  not materialize them. A key listed both upstream and downstream keeps only its
+  downstream edge (Dagster refuses the cycle; reported).
 
 How each OML field is expressed (this table is the loss report's source; a test keeps it
 equal to the code). A field set in a pipeline that is not `exact` is reported by
@@ -158,7 +205,8 @@ equal to the code). A field set in a pipeline that is not `exact` is reported by
 Value-dependent losses: a pipeline name Dagster rejects (renamed: approximated), a cron
 schedule whose fire times Dagster moves at a DST change or a zone whose DST changes Dagster
 mis-handles (approximated), an interval no cron expression gives (emulated), `catchup:
-true` (unsupported), tags that are not valid Dagster tag keys (approximated).
+true` (unsupported), tags that are not valid Dagster tag keys (approximated), a lineage
+reference listed both upstream and downstream (approximated).
 
 """
 
@@ -206,13 +254,46 @@ class DagsterTarget(Target):
         "metadata.tags": Support("exact", "a tag key with an empty value each; a tag that is not a valid Dagster "
                                           "tag key becomes the value of omlc/tag.<n> (approximated, reported)"),
         "metadata.description": Support("exact", "job metadata description (markdown)"),
-        "metadata.sla": Support("unsupported", "not emitted yet (FreshnessPolicy applies to assets only)"),
-        "metadata.tests": Support("unsupported", "not emitted yet (asset checks are planned)"),
-        "metadata.lineage.upstream": Support("unsupported", "not emitted yet (asset dependencies are planned)"),
-        "metadata.lineage.downstream": Support("unsupported", "not emitted yet (asset dependencies are planned)"),
-        "metadata.notifications.on_failure": Support("unsupported", "not emitted yet (run_failure_sensor is planned)"),
-        "metadata.notifications.on_success": Support("unsupported", "not emitted yet (run_failure_sensor is planned)"),
-        "metadata.notifications.on_sla_breach": Support("unsupported", "not emitted yet (run_failure_sensor is planned)"),
+        "metadata.sla": Support("emulated", "Dagster's FreshnessPolicy applies to assets only, and the job is made "
+                                            "of ops: a sensor <job>__sla (every 60 s, running by default) reads the "
+                                            "job's runs of the last sla + 7 days from the instance and finds those "
+                                            "not ended by their fire time (run config fire_time; a manual run's "
+                                            "start) + sla, still going, queued or ended later; each is logged in "
+                                            "the sensor's tick and sent on_sla_breach once (the cursor keeps the "
+                                            "run ids told). Needs the daemon running; found up to the sensor's "
+                                            "interval late; a fire time that has no run at all (schedule stopped, "
+                                            "tick skipped) is not seen"),
+        "metadata.tests": Support("exact", "check ops, not asset checks: an asset check belongs to an asset the job "
+                                           "materializes, and a blocking one only stops downstream materializations, "
+                                           "while this job is ops with no materializations. One op per test "
+                                           "(<job>__<check id>) downstream of every leaf op of the same job runs the "
+                                           "check command of omlc.yaml (custom: the script, found relative to the "
+                                           "module) with the run's OMLC_* values and OMLC_TEST_*; every check runs, "
+                                           "a failing one fails the op and so the run (and fires the on_failure "
+                                           "sensor); within the run's timeout; not retried"),
+        "metadata.lineage.upstream": Support("exact", "asset keys (omlc.lineage.asset_key) in Definitions(assets=...): "
+                                                      "every module defines the AssetSpec of its pipeline's key "
+                                                      "(pipeline/<name>, what `pipeline: <name>` names elsewhere, so "
+                                                      "modules link up) with the upstream keys as deps; Dagster shows "
+                                                      "keys no module defines as external assets. The job does not "
+                                                      "materialize the specs: it runs as without them"),
+        "metadata.lineage.downstream": Support("exact", "an AssetSpec per downstream key with the pipeline's key as "
+                                                        "its dep: upstream -> pipeline -> downstream, as `omlc "
+                                                        "lineage` draws it. Modules merged into one Definitions must "
+                                                        "not define one key differently (Dagster refuses conflicting "
+                                                        "AssetSpecs): keep each module its own code location"),
+        "metadata.notifications.on_failure": Support("exact", "@dg.run_failure_sensor <job>__on_failure monitoring "
+                                                              "the job (running by default, evaluated by the daemon) "
+                                                              "sends to every target: email over SMTP, Slack incoming "
+                                                              "webhook, PagerDuty Events API v2 (severity from "
+                                                              "criticality), with servers and keys from the "
+                                                              "environment variables omlc.yaml names; the message has "
+                                                              "the run's failure, fire time and window; a failed send "
+                                                              "is logged in the sensor's tick, never raised"),
+        "metadata.notifications.on_success": Support("exact", "@dg.run_status_sensor(run_status=SUCCESS) "
+                                                              "<job>__on_success, sending as on_failure does"),
+        "metadata.notifications.on_sla_breach": Support("emulated", "sent by the SLA sensor (see metadata.sla), as "
+                                                                    "on_failure sends; nothing without metadata.sla"),
         **INFORMATIONAL,
     }
 
@@ -250,6 +331,11 @@ class DagsterTarget(Target):
                 yield Loss(self.name, "schedule.catchup", "unsupported",
                            "catchup: true: a schedule without partitions launches only the latest missed tick "
                            "after downtime (a backfill of every missed fire time needs partitions)")
+        both = lineage_specs(p)["both"]
+        if both:
+            yield Loss(self.name, "metadata.lineage.upstream", "approximated",
+                       "listed both upstream and downstream, so only downstream (Dagster refuses the cycle "
+                       f"pipeline -> key -> pipeline): {['/'.join(k) for k in both]!r}")
         _, moved = dagster_tags(p, job)
         if moved:
             yield Loss(self.name, "metadata.tags", "approximated",
@@ -258,7 +344,8 @@ class DagsterTarget(Target):
     # -- emit --------------------------------------------------------------------------
     def emit(self, unit: Unit) -> dict[str, str]:
         values = self.values(unit)
-        extra = ("omlc_run_command",) + (("omlc_prev_fire", "_omlc_interval_prev") if values["grid"] else ())
+        extra = ("omlc_run_command",) + (("omlc_prev_fire", "_omlc_interval_prev") if values["grid"] else ()) \
+            + (("omlc_notify",) if values["events"] else ())
         files = {f"{unit.pipeline.name}.py": self.render(unit, "job.py.j2", values, extra)}
         if values["max_runtime"] is not None or values["concurrency"] is not None:
             files[unit.pipeline.name + FRAGMENT_SUFFIX] = self.render(unit, "dagster.yaml.j2",
@@ -267,6 +354,8 @@ class DagsterTarget(Target):
 
     def values(self, unit: Unit) -> dict:
         """Everything the templates need; code fragments are built from literals only."""
+        from omlc.metadata import EVENTS, SEVERITY, notices, sla_seconds
+        from omlc.project import NOTIFY_DEFAULTS
         from omlc.schedule.timetable import Timetable, retry_delays
 
         p = unit.pipeline
@@ -278,6 +367,15 @@ class DagsterTarget(Target):
         delays = retry_delays(s.retry if s is not None else None)
         tags, _ = dagster_tags(p, job)
         ops = self.ops(unit, job)
+        checks = [{"name": f"{job}__{c.id}", "var": f"omlc_{c.id}", "index": i, "check": c}
+                  for i, c in enumerate(unit.checks)]
+        upstream_of = {up for op in ops for up in op["ups"]}
+        leaves = [op["var"] for op in ops if op["var"] not in upstream_of]
+        notes = notices(p)
+        events = [(event, [[n.channel, n.target] for n in notes[event]]) for event in EVENTS if event in notes]
+        channels = sorted({n.channel for found in notes.values() for n in found})
+        notify = {c: {k: v for k, v in (unit.notify.get(c) or NOTIFY_DEFAULTS[c]).items() if k.endswith("_env")}
+                  for c in channels}
         return {
             "title": self.title,
             "source_name": p.name,
@@ -299,8 +397,17 @@ class DagsterTarget(Target):
             "spec": timetable.runtime_spec() if timetable is not None else {"timezone": "UTC"},
             "command": unit.runner.shell(),
             "ops": ops,
-            "op_names": [op["name"] for op in ops],
-            "needed": sorted({up for op in ops for up in op["ups"]}),
+            "op_names": [op["name"] for op in ops] + [c["name"] for c in checks],
+            "needed": sorted(upstream_of | (set(leaves) if checks else set())),
+            "checks": checks,
+            "leaves": leaves,
+            "events": events,
+            "events_map": dict(events),
+            "notify": notify,
+            "severity": SEVERITY[md.criticality if md is not None else None],
+            "sla": sla_seconds(p),
+            "sensors": sensor_names(p, job),
+            "lineage": lineage_specs(p),
         }
 
     def ops(self, unit: Unit, job: str) -> list[dict]:
