@@ -13,6 +13,7 @@ Prefect reports and what the recorder saw with the OML.
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,9 +26,12 @@ from omlc.schedule.timetable import Timetable, retry_delays
 from omlc.targets import metadata_tags
 from omlc_prefect.target import PrefectTarget, prefect_schedule
 from tests.engines.envs import pytest_engine_python, run_oracle
+from omlc.lineage import asset_uri
 from tests.engines.project import (
-    RUNNER, argv_params, assert_runner_sql, expected_window, read_records, recording_project,
+    CHECK_COMMAND, COMMAND, RUNNER, argv_params, assert_runner_sql, expected_window, read_check_records, read_records,
+    recording_project, runner_config,
 )
+from tests.servers import http_server, smtp_server
 
 pytestmark = pytest.mark.engines
 
@@ -81,6 +85,60 @@ steps:
 '''
 
 
+# metadata: data checks run the recorder too (it writes them to <recorder_out>.checks); in the
+# meta folder a schema test fails, the others pass
+META_CHECK = CHECK_COMMAND + " && test {test_type} != schema"
+CUSTOM_CHECK = (  # a custom test's script: records what it got, passes
+    "import json, os, sys\n"
+    "with open(os.environ['RECORDER_OUT'] + '.checks', 'a', encoding='utf-8') as out:\n"
+    "    env = {k: v for k, v in os.environ.items() if k.startswith('OMLC_')}\n"
+    "    out.write(json.dumps({'argv': sys.argv[1:], 'env': env}) + '\\n')\n")
+META_STEP = ('steps:\n  - {id: extract, component: mysql.extractor, mode: read, config: {connection: "@mysql.x", '
+             'query: "SELECT 1"}}\n')
+META_HEAD = 'oml_version: "0.2.0"\nname: {name}\nschedule: {{expression: "0 3 * * *", timezone: UTC{window}}}\n'
+WINDOW = ", window: {type: sliding, size: 1h}"
+META = {
+    # a failing data check (schema): the run fails, on_failure goes to every channel
+    "meta_fail": META_HEAD.format(name="meta_fail", window=WINDOW) + """metadata:
+  criticality: critical
+  tests:
+    - {type: row_count, min: 1}
+    - {type: schema, expected: v9}
+    - {type: custom, script: checks/window_ok.py, args: ["--from", "custom"]}
+  lineage: {upstream: ["table: mysql.orders"], downstream: ["table: warehouse.failed"]}
+  notifications:
+    on_failure: [{email: oncall@example.com}, {slack: "#meta-fail"}, {pagerduty: data-platform}]
+    on_success: [{email: success@example.com}]
+""" + META_STEP,
+    # passing checks: the run succeeds, on_success sends, the lineage reaches Prefect's asset graph
+    "meta_pass": META_HEAD.format(name="meta_pass", window=WINDOW) + """metadata:
+  criticality: low
+  tests:
+    - {type: row_count, min: 1}
+    - {type: custom, script: checks/window_ok.py, args: ["--from", "custom"]}
+  lineage:
+    upstream: ["table: mysql.orders", "pipeline: meta_fail"]
+    downstream: ["dashboard: meta kpis", "table: warehouse.orders"]
+  notifications:
+    on_failure: [{email: oncall@example.com}]
+    on_success: [{email: success@example.com}, {slack: "#meta-ok"}]
+""" + META_STEP,
+    # an SLA the run meets: its watchdog is cancelled (the oracle waits past the deadline)
+    "meta_sla_fast": META_HEAD.format(name="meta_sla_fast", window="") + """metadata:
+  sla: 5s
+  notifications: {on_sla_breach: [{slack: "#meta-fast"}]}
+""" + META_STEP,
+}
+# an SLA the run misses: its runner sleeps 3 s, the SLA is 1 s
+META_SLOW = META_HEAD.format(name="meta_sla_slow", window="") + """metadata:
+  sla: 1s
+  criticality: medium
+  notifications: {on_sla_breach: [{pagerduty: data-platform}, {slack: "#meta-late"}]}
+""" + META_STEP
+NOTIFIED = ("meta_sla_fast", "meta_fail", "meta_pass", "meta_sla_slow")  # runs with the local servers' env
+ROUTING_KEY = "pd-routing-key-123"
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(U).isoformat()
 
@@ -110,6 +168,11 @@ RUNS = [
     ("e2e_fail", {"parameters": {"fire_time": "2024-05-01T10:00:00+00:00"}}, {"RECORDER_FAIL": "1"}),
     ("e2e_slow", {"parameters": {}}, {}),
     ("steps_fail", {"parameters": {}}, {"RECORDER_FAIL": "1"}),
+    # metadata (13-16): the SLA met first, then 6 s for its watchdog to (not) fire
+    ("meta_sla_fast", {"parameters": {}, "sleep_after": 6}, {}),
+    ("meta_fail", {"parameters": {"fire_time": "2024-05-01T10:00:00+00:00"}}, {}),
+    ("meta_pass", {"parameters": {"fire_time": "2024-05-01T10:00:00+00:00"}}, {}),
+    ("meta_sla_slow", {"parameters": {}}, {}),
 ]
 
 
@@ -117,6 +180,12 @@ RUNS = [
 def prefect(tmp_path_factory):
     python = pytest_engine_python("prefect")
     project = recording_project(tmp_path_factory, PrefectTarget(), "flows", EXTRA)
+    meta = project.root / "meta"
+    (meta / "checks").mkdir(parents=True)
+    (meta / "checks" / "window_ok.py").write_text(CUSTOM_CHECK, encoding="utf-8")
+    (meta / "omlc.yaml").write_text(runner_config(COMMAND, check_command=META_CHECK), encoding="utf-8")
+    project.add("meta", {f"{name}.oml.yaml": text for name, text in META.items()})
+    project.add("meta_slow", {"meta_sla_slow.oml.yaml": META_SLOW}, command="sleep 3")
     project.add("steps", {"steps_graph.oml.yaml": STEPS_GRAPH, "steps_fail.oml.yaml": STEPS_FAIL},
                 granularity="step")
     stamp = f'{sys.executable} -c "import time; print(time.time())" >> "$RECORDER_TIMES"; '
@@ -125,16 +194,25 @@ def prefect(tmp_path_factory):
     records = project.root / "records"
     records.mkdir()
     times = records / "times.txt"
-    runs = []
-    for i, (name, what, env) in enumerate(RUNS):
-        runs.append({"module": f"{name}.py", "recorder_out": str(records / f"{i}.jsonl"),
-                     "env": dict(env, RECORDER_TIMES=str(times)), **what})
-    answer = run_oracle("prefect", "prefect_flows.py",
-                        {"source": str(project.out), "fires": {"start": _iso(YEAR[0]), "end": _iso(YEAR[1])},
-                         "skip_fires": [f"{name}.py" for name in NO_FIRES], "runs": runs},
-                        timeout=600, python=python)
+    with smtp_server() as (smtp, mails), http_server() as (base, posts):
+        servers = {"OMLC_SMTP_HOST": smtp, "OMLC_SLACK_WEBHOOK_URL": base + "/slack/hook",
+                   "OMLC_PAGERDUTY_ROUTING_KEY": ROUTING_KEY, "OMLC_PAGERDUTY_EVENTS_URL": base + "/v2/enqueue"}
+        runs = []
+        for i, (name, what, env) in enumerate(RUNS):
+            runs.append({"module": f"{name}.py", "recorder_out": str(records / f"{i}.jsonl"),
+                         "env": dict(env, RECORDER_TIMES=str(times), **(servers if name in NOTIFIED else {})),
+                         **what})
+        answer = run_oracle("prefect", "prefect_flows.py",
+                            {"source": str(project.out), "fires": {"start": _iso(YEAR[0]), "end": _iso(YEAR[1])},
+                             "skip_fires": [f"{name}.py" for name in NO_FIRES], "runs": runs},
+                            timeout=600, python=python)
+        # what the servers received: the hooks and the watchdog send before their runs end
+        answer["mails"] = [{"to": m["To"], "rcpt": m["X-Rcpt-To"], "subject": m["Subject"],
+                            "body": m.get_payload(decode=True).decode("utf-8")} for m in mails]
+        answer["posts"] = list(posts)
     answer["pipelines"] = project.pipelines()
     answer["records"] = read_records([r["recorder_out"] for r in runs])
+    answer["checks"] = read_check_records([r["recorder_out"] for r in runs])
     answer["times"] = [float(x) for x in times.read_text().split()] if times.exists() else []
     slow = Path(str(times) + ".slow")
     answer["slow_attempts"] = len(slow.read_text().split()) if slow.exists() else 0
@@ -179,7 +257,9 @@ def test_deployments_carry_the_oml_schedule_concurrency_and_tags(prefect):
         tasks = module["tasks"]
         stepped = name.startswith("steps_")
         expected = {f"step_{x.id}" for x in p.steps} if stepped else {"run_pipeline"}
-        assert set(tasks) == (expected | {"omlc_task"} if stepped else expected)
+        metadata_tasks = {"omlc_lineage_pipeline"} | ({"omlc_check"} if md and md.tests else set()) | (
+            {"omlc_lineage_downstream"} if md and md.lineage and md.lineage.downstream else set())
+        assert set(tasks) == (expected | {"omlc_task"} if stepped else expected) | metadata_tasks, name
         for var in expected:
             task = tasks[var]
             assert task["name"] == (var[len("step_"):] if stepped else var)
@@ -335,3 +415,124 @@ def test_a_failing_step_fails_the_run_and_its_dependents_do_not_run(prefect):
     assert result["seconds"] < 30
     records = prefect["records"][12]
     assert [r["argv"][r["argv"].index("--step") + 1] for r in records] == ["a"]
+
+
+# -- metadata: data checks, notifications, the SLA watchdog, lineage ------------------------
+
+def _mails(prefect, to: str) -> list[dict]:
+    return [m for m in prefect["mails"] if m["rcpt"] == to]
+
+
+def _slack(prefect, channel: str) -> list[dict]:
+    return [p["json"] for p in prefect["posts"] if p["path"] == "/slack/hook" and p["json"]["channel"] == channel]
+
+
+def _pagerduty(prefect, pipeline: str) -> list[dict]:
+    return [p["json"] for p in prefect["posts"] if p["path"] == "/v2/enqueue" and
+            p["json"]["payload"]["group"] == pipeline]
+
+
+def test_every_module_attaches_the_hooks_of_its_notifications(prefect):
+    for name, p in prefect["pipelines"].items():
+        hooks = prefect["modules"][f"{name}.py"]["flow"]["hooks"]
+        notes = p.metadata.notifications if p.metadata else None
+        failing = ["omlc_on_failure"] if notes and notes.on_failure else []
+        assert hooks == {"on_failure": failing, "on_crashed": failing,
+                         "on_completion": ["omlc_on_success"] if notes and notes.on_success else [],
+                         "on_cancellation": [], "on_running": []}, name
+
+
+def test_a_failing_check_fails_the_flow_run_and_on_failure_reaches_every_channel(prefect):
+    result, records = _run(prefect, 14)
+    assert result["state"] == "FAILED", result
+    assert "data checks failed: check_schema" in result["message"]
+    (runner,) = records  # the pipeline ran, then its checks: all of them, one failing
+    checks = prefect["checks"][14]
+    assert sorted(c["env"]["OMLC_TEST_TYPE"] for c in checks) == ["custom", "row_count", "schema"]
+    for check in checks:  # the run's values and the test's
+        for key in ("OMLC_WINDOW_START", "OMLC_WINDOW_END", "OMLC_FIRE_TIME", "OMLC_RUN_ID", "OMLC_PIPELINE"):
+            assert check["env"][key] == runner["env"][key], key
+        spec = json.loads(check["env"]["OMLC_TEST_SPEC"])
+        assert spec["type"] == check["env"]["OMLC_TEST_TYPE"]
+    custom = next(c for c in checks if c["env"]["OMLC_TEST_TYPE"] == "custom")
+    assert custom["argv"] == ["--from", "custom"]
+    assert Path(custom["env"]["OMLC_TEST_SCRIPT"]).read_text(encoding="utf-8") == CUSTOM_CHECK
+    row = next(c for c in checks if c["env"]["OMLC_TEST_TYPE"] == "row_count")
+    assert row["argv"][row["argv"].index("--check") + 1] == "1" and json.loads(row["env"]["OMLC_TEST_SPEC"]) == {
+        "type": "row_count", "min": 1, "step": "extract"}
+    run_id = runner["env"]["OMLC_RUN_ID"]
+    # on_failure: email, Slack and PagerDuty, at the local servers the environment names
+    (mail,) = _mails(prefect, "oncall@example.com")
+    assert mail["to"] == "oncall@example.com" and mail["subject"] == "[omlc] pipeline meta_fail failed"
+    assert f"run_id: {run_id}" in mail["body"] and "data checks failed: check_schema" in mail["body"]
+    assert "window_start: 2024-05-01 09:00:00" in mail["body"]
+    (slack,) = _slack(prefect, "#meta-fail")
+    assert "meta_fail failed" in slack["text"]
+    (page,) = _pagerduty(prefect, "meta_fail")
+    assert page["routing_key"] == ROUTING_KEY and page["event_action"] == "trigger"
+    assert page["payload"]["severity"] == "critical"  # criticality: critical
+    assert page["payload"]["component"] == "data-platform"
+    assert page["dedup_key"] == f"omlc/meta_fail/{run_id}/on_failure"
+
+
+def test_passing_checks_pass_and_on_success_sends(prefect):
+    result, (runner,) = _run(prefect, 15)
+    assert result["state"] == "COMPLETED" and result["name"] == "Completed", result
+    assert len(prefect["checks"][15]) == 2
+    (mail,) = _mails(prefect, "success@example.com")
+    assert mail["subject"] == "[omlc] pipeline meta_pass succeeded"
+    assert f"run_id: {runner['env']['OMLC_RUN_ID']}" in mail["body"]
+    (slack,) = _slack(prefect, "#meta-ok")
+    assert "meta_pass succeeded" in slack["text"]
+    # each run told only its own event's targets
+    assert [m["subject"] for m in _mails(prefect, "oncall@example.com")] == ["[omlc] pipeline meta_fail failed"]
+    assert [m["subject"] for m in _mails(prefect, "success@example.com")] == ["[omlc] pipeline meta_pass succeeded"]
+
+
+def test_the_fixtures_checks_run_after_their_pipeline(prefect):
+    """weekly_orders_rollup's two tests ran (as the project's check command) in its manual run."""
+    p = prefect["pipelines"]["weekly_orders_rollup"]
+    _, (runner,) = _run(prefect, 7)
+    checks = sorted(prefect["checks"][7], key=lambda c: c["env"]["OMLC_TEST_INDEX"])
+    assert [json.loads(c["env"]["OMLC_TEST_SPEC"]) for c in checks] == [
+        {"type": "row_count", "min": 1, "max": 500, "step": p.steps[-1].id},
+        {"type": "schema", "expected": "orders_rollup_v3", "step": p.steps[-1].id}]
+    assert all(c["env"]["OMLC_WINDOW_START"] == runner["env"]["OMLC_WINDOW_START"] for c in checks)
+
+
+def test_the_sla_watchdog_sends_the_breach_of_a_slow_run_and_not_of_a_fast_one(prefect):
+    result, _ = _run(prefect, 16)
+    assert result["state"] == "COMPLETED" and result["seconds"] >= 3, result  # the runner sleeps 3 s; sla 1 s
+    (slack,) = _slack(prefect, "#meta-late")
+    assert "meta_sla_slow missed its SLA" in slack["text"] and "sla: 1" in slack["text"]
+    (page,) = _pagerduty(prefect, "meta_sla_slow")
+    assert page["routing_key"] == ROUTING_KEY and page["payload"]["severity"] == "warning"  # criticality: medium
+    assert page["payload"]["custom_details"]["event"] == "on_sla_breach"
+    assert page["payload"]["custom_details"]["sla"] == "1"
+    # the fast run ended within its 5 s and the oracle waited 6 s more: the watchdog was cancelled
+    fast, records = _run(prefect, 13)
+    assert fast["state"] == "COMPLETED" and len(records) == 1, fast
+    assert fast["seconds"] < 5, fast  # (else the breach would be right)
+    assert _slack(prefect, "#meta-fast") == []
+
+
+def test_lineage_assets_are_on_the_real_tasks_and_in_prefects_asset_graph(prefect):
+    tasks = prefect["modules"]["meta_pass.py"]["tasks"]
+    own = asset_uri("pipeline", "meta_pass")
+    assert tasks["omlc_lineage_pipeline"]["assets"] == [own]
+    assert tasks["omlc_lineage_pipeline"]["asset_deps"] == [asset_uri("table", "mysql.orders"),
+                                                            asset_uri("pipeline", "meta_fail")]
+    assert tasks["omlc_lineage_downstream"]["assets"] == ["omlc://dashboard/meta~20kpis",
+                                                          "omlc://table/warehouse.orders"]
+    assert tasks["omlc_lineage_downstream"]["asset_deps"] == [own]
+    for name in prefect["pipelines"]:  # every flow has its own asset
+        assert prefect["modules"][f"{name}.py"]["tasks"]["omlc_lineage_pipeline"]["assets"] == [
+            asset_uri("pipeline", name)], name
+    # what Prefect's server recorded: upstream -> meta_pass -> downstream, from the successful run only
+    events = {(e["event"], e["asset"]): e["related_assets"] for e in prefect["asset_events"]}
+    succeeded = "prefect.asset.materialization.succeeded"
+    assert events[(succeeded, own)] == sorted([asset_uri("table", "mysql.orders"), asset_uri("pipeline", "meta_fail")])
+    assert events[(succeeded, "omlc://dashboard/meta~20kpis")] == [own]
+    assert events[(succeeded, "omlc://table/warehouse.orders")] == [own]
+    assert not [e for e in prefect["asset_events"] if e["asset"] in (asset_uri("pipeline", "meta_fail"),
+                                                                      asset_uri("table", "warehouse.failed"))]

@@ -152,6 +152,7 @@ PREFECT_EDITS = [
     ("sla", r"^OMLC_SLA = 14400", "OMLC_SLA = 7200", "metadata.sla"),
     ("upstream asset", r"'omlc://table/mysql.orders'\]", "'omlc://table/mysql.customers']",
      "metadata.lineage.upstream"),
+    ("data test", r'"min": 100,', '"min": 10,', "metadata.tests"),
 ]
 
 

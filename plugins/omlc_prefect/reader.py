@@ -1,16 +1,20 @@
 """Reading a Prefect module back (libcst): the facts of :mod:`omlc.readback` from the operative code.
 
-What is read: the ``@flow(...)`` decorator (name, description), the ``@task(...)``
-decorator (retries, retry_delay_seconds), the ``deployment = <flow>.to_deployment(...)``
-call (schedule, concurrency limit, tags, description), the step tasks
-(``<step> = omlc_task.with_options(name=...)``) and their ``.submit(..., wait_for=[...])``
-calls in the flow, and the ``OMLC_*`` literals the flow computes with (schedule spec,
-start, end, catchup, timeout). Nothing is executed and Prefect is not imported.
+What is read: the ``@flow(...)`` decorator (name, description, the notification hooks it
+attaches), the ``@task(...)`` decorator (retries, retry_delay_seconds), the
+``deployment = <flow>.to_deployment(...)`` call (schedule, concurrency limit, tags,
+description), the step tasks (``<step> = omlc_task.with_options(name=...)``) and their
+``.submit(..., wait_for=[...])`` calls in the flow, the ``@materialize(...)`` decorators of
+the lineage tasks (asset keys back to lineage references), and the ``OMLC_*`` literals the
+flow computes with (schedule spec, start, end, catchup, timeout, the data checks' test
+specs, the SLA, each event's notification targets). Nothing is executed and Prefect is not
+imported.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 from typing import Any
 
 from omlc.cstread import Source, assigned_name, dotted, keywords, positional, split_tags, value
@@ -18,12 +22,45 @@ from omlc.diagnostics import Span, diag
 from omlc.readback import Reader, Readback, facts
 
 
+ASSET_PREFIX = "omlc://"
+# the notification hooks the target attaches: event -> (the @flow keyword, the hook function)
+HOOKS = {"on_failure": ("on_failure", "omlc_on_failure"), "on_success": ("on_completion", "omlc_on_success")}
+EVENTS = ("on_failure", "on_success", "on_sla_breach")
+
+
 def _wanted(node) -> bool:
     if isinstance(node, ast.FunctionDef):
-        return any(isinstance(d, ast.Call) and getattr(d.func, "id", "") in ("flow", "task") for d in node.decorator_list)
+        return any(isinstance(d, ast.Call) and getattr(d.func, "id", "") in ("flow", "task", "materialize")
+                   for d in node.decorator_list)
     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute):
         return node.value.func.attr in ("to_deployment", "with_options")
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        return node.targets[0].id == "OMLC_CHECKS"
     return False
+
+
+def asset_ref(key: str) -> list[str] | None:
+    """The lineage reference ``[kind, name]`` of an asset key the target wrote
+    (:func:`omlc_prefect.target.asset_key`), or None when the key is not one (or is a
+    shortened one, whose name cannot be recovered)."""
+    if not isinstance(key, str) or not key.startswith(ASSET_PREFIX) or "~~" in key:
+        return None
+    kind, sep, rest = key[len(ASSET_PREFIX):].partition("/")
+    if not sep or not kind:
+        return None
+    data = bytearray()
+    i = 0
+    try:
+        while i < len(rest):
+            if rest[i] == "~":
+                data += bytes.fromhex(rest[i + 1:i + 3])
+                i += 3
+            else:
+                data += rest[i].encode("utf-8")
+                i += 1
+        return [kind, data.decode("utf-8")]
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 class PrefectReader(Reader):
@@ -33,7 +70,10 @@ class PrefectReader(Reader):
     def expected(self, pipeline, granularity: str) -> dict[str, Any]:
         from omlc_prefect.target import prefect_schedule
 
+        from omlc.metadata import metadata_facts
+
         found = facts(pipeline, granularity)
+        found.update(metadata_facts(pipeline))
         s = pipeline.schedule
         if s is not None and s.type == "interval":  # cron: schedule.cron
             mapped = prefect_schedule(s)
@@ -57,13 +97,16 @@ class PrefectReader(Reader):
             return rb
         steps: dict[str, dict] = {}  # variable -> {"id", "span"}
         needs: dict[str, tuple[list[str], Span]] = {}
-        flow = deployment = None
+        flow = deployment = checks = None
+        lineage: dict[str, Any] = {}  # lineage function name -> its @materialize(...) call
         for stmt in source.statements:
             if isinstance(stmt, cst.FunctionDef):
                 for deco in stmt.decorators:
                     call = deco.decorator
-                    if isinstance(call, cst.Call) and dotted(call.func) == "task":
+                    if isinstance(call, cst.Call) and dotted(call.func) == "task" and stmt.name.value != "omlc_check":
                         self._task(rb, source, call)
+                    elif isinstance(call, cst.Call) and dotted(call.func) == "materialize":
+                        lineage[stmt.name.value] = call
                     elif isinstance(call, cst.Call) and dotted(call.func) == "flow":
                         flow = call
                         for node in _submits(stmt):
@@ -74,7 +117,9 @@ class PrefectReader(Reader):
             elif isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Assign):
                 assign = stmt.body[0]
                 call = assign.value
-                if call.func.attr.value == "with_options":
+                if assigned_name(assign) == "OMLC_CHECKS":
+                    checks = call
+                elif call.func.attr.value == "with_options":
                     steps[assigned_name(assign)] = {"id": value(keywords(call).get("name")), "span": span(call)}
                 elif call.func.attr.value == "to_deployment":
                     deployment = call
@@ -109,6 +154,7 @@ class PrefectReader(Reader):
         else:  # no schedule: OML keeps retries in the schedule block
             rb.facts.pop("schedule.retry.attempts", None)
             rb.facts.pop("schedule.retry.delays", None)
+        self._metadata(rb, source, flow, checks, lineage)
         if steps:
             rb.granularity = "step"
             ids = [t["id"] for t in steps.values()]
@@ -117,6 +163,58 @@ class PrefectReader(Reader):
                 ups, where = needs.get(var, ([], t["span"]))
                 put(f"steps.{t['id']}.needs", sorted(steps[u]["id"] for u in ups if u in steps), where)
         return rb
+
+    def _metadata(self, rb: Readback, source: Source, flow, checks, lineage: dict) -> None:
+        """The facts of omlc.metadata.metadata_facts: the data checks' test specs, the SLA,
+        who each event notifies (through a hook the flow attaches), the lineage assets."""
+        import libcst as cst
+
+        put, span, literals = rb.put, source.span, source.literals
+        at_flow = span(flow)
+        tests, where = [], []
+        if checks is not None and not isinstance(checks, cst.List):
+            rb.diagnostics.append(source.unreadable("OMLC_CHECKS", checks))
+        for element in checks.elements if isinstance(checks, cst.List) else []:
+            row = value(element.value) if isinstance(element, cst.Element) else None
+            try:
+                tests.append(json.loads(row[2]["OMLC_TEST_SPEC"]))
+                where.append(span(element))
+            except (TypeError, KeyError, IndexError, ValueError):
+                rb.diagnostics.append(source.unreadable("a data check", element))
+        put("metadata.tests", tests, span(checks) if checks is not None else at_flow, items=where)
+        sla, sla_at = literals.get("OMLC_SLA", (None, at_flow))
+        put("metadata.sla", sla, sla_at)
+        fkw = keywords(flow)
+        for event in EVENTS:
+            targets, where = literals.get(f"OMLC_{event.upper()}", ([], at_flow))
+            if event in HOOKS:  # sent only when the flow attaches the hook
+                keyword, hook = HOOKS[event]
+                attached = fkw.get(keyword)
+                if attached is None or not any(dotted(e.value) == hook for e in getattr(attached, "elements", [])):
+                    targets, where = [], span(attached) if attached is not None else at_flow
+            put(f"metadata.notifications.{event}", targets, where)
+        own = lineage.get("omlc_lineage_pipeline")
+        deps = keywords(own).get("asset_deps") if own is not None else None
+        refs, where = self._assets(rb, source, deps.elements if isinstance(deps, cst.List) else [])
+        if deps is not None and not isinstance(deps, cst.List):
+            rb.diagnostics.append(source.unreadable("the upstream assets", deps))
+        put("metadata.lineage.upstream", refs, span(deps) if deps is not None else at_flow, items=where)
+        out = lineage.get("omlc_lineage_downstream")
+        refs, where = self._assets(rb, source, [a for a in out.args if a.keyword is None] if out is not None else [])
+        put("metadata.lineage.downstream", refs, span(out) if out is not None else at_flow, items=where)
+
+    @staticmethod
+    def _assets(rb: Readback, source: Source, nodes: list) -> tuple[list, list]:
+        """The lineage references of asset keys (list elements or arguments), and where each is."""
+        refs, where = [], []
+        for node in nodes:
+            ref = asset_ref(value(node.value))
+            if ref is None:
+                rb.diagnostics.append(source.unreadable("an asset key", node))
+            else:
+                refs.append(ref)
+                where.append(source.span(node))
+        return refs, where
 
     @staticmethod
     def _task(rb: Readback, source: Source, call) -> None:

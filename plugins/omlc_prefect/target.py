@@ -15,6 +15,19 @@ Why a served module and no ``prefect.yaml``: a ``prefect.yaml`` is one file per 
 "one file per pipeline" and duplicate the schedule, tags and concurrency that the module
 already declares; the module's ``deployment`` object can still go to a work pool with
 ``prefect.deploy(deployment, work_pool_name=...)``.
+
+``metadata`` (omlc.metadata plans it): data tests are ``omlc_check`` tasks submitted after
+the pipeline's tasks; notifications are flow state hooks calling the embedded
+``omlc_notify`` (the module names only environment variables); ``metadata.sla`` is an
+``omlc_sla_watchdog`` timer the flow starts for fire time + sla and cancels when the run
+ends. Why a watchdog and not a Prefect automation: OSS automations can notify only through
+blocks stored on the server (the SMTP password and webhook URL would leave the project's
+environment-variable scheme), they would be server objects created at deploy time that
+read-back cannot see, and a proactive trigger counts from an event, not from the fire
+time; what the watchdog cannot see (a run that never starts) is in the support table.
+Lineage is Prefect assets: every flow materializes its own asset (:func:`asset_key` of
+``pipeline: <name>``) with the upstream assets as dependencies, then the downstream assets
+from it, after its checks pass.
 """
 
 from __future__ import annotations
@@ -33,14 +46,37 @@ RUNTIME_EXTRA = ("omlc_run_command", "omlc_run_values", "omlc_prev_fire", "omlc_
                  "omlc_instant")
 
 
-def runtime_extra(spec: dict) -> tuple[str, ...]:
+def runtime_extra(spec: dict, notifying: bool = False, sla: bool = False) -> tuple[str, ...]:
     """The runtime functions the module calls besides what the window needs: the lateness
-    check's ``omlc_prev_fire`` and the fire-time helpers it dispatches to."""
+    check's ``omlc_prev_fire`` and the fire-time helpers it dispatches to, and the
+    notification sender and SLA watchdog when the pipeline has them."""
+    extra = RUNTIME_EXTRA + (("omlc_notify",) if notifying else ()) + (("omlc_sla_watchdog",) if sla else ())
     if "interval" in spec:
-        return RUNTIME_EXTRA + ("_omlc_interval_prev",)
+        return extra + ("_omlc_interval_prev",)
     if "cron" in spec:
-        return RUNTIME_EXTRA + ("_omlc_day_instants",)
-    return RUNTIME_EXTRA
+        return extra + ("_omlc_day_instants",)
+    return extra
+
+
+def asset_key(kind: str, name: str) -> str:
+    """The Prefect asset key of a lineage node: omlc's shared asset URI
+    (:func:`omlc.lineage.asset_uri`), which Prefect takes unchanged."""
+    from omlc.lineage import asset_uri
+
+    return asset_uri(kind, name)
+
+
+def lineage_assets(pipeline) -> dict:
+    """The assets a pipeline's lineage becomes: ``own`` (the pipeline's node, what
+    ``pipeline: <name>`` names; every flow materializes it, so a pipeline that lists this
+    one upstream is linked to it in Prefect's asset graph), ``upstream`` and ``downstream``
+    keys."""
+    from omlc.lineage import PIPELINE, ref_parts
+
+    lineage = pipeline.metadata.lineage if pipeline.metadata is not None else None
+    return {"own": asset_key(PIPELINE, pipeline.name),
+            "upstream": [asset_key(*ref_parts(r)) for r in (lineage.upstream if lineage else [])],
+            "downstream": [asset_key(*ref_parts(r)) for r in (lineage.downstream if lineage else [])]}
 
 
 @dataclass(frozen=True)
@@ -115,6 +151,18 @@ timezone) for manual runs and backfills, by the same code `omlc schedule preview
 Scheduled runs before `start_date`, after `end_date`, or (with `catchup: false`) whose next
 fire time has already passed end as Completed with the state name `Skipped`.
 
+`metadata` runs in the flow too. Data tests are check tasks after the pipeline's tasks; a
+failing check fails the flow run. Notifications are flow state hooks (`on_failure` and
+`on_crashed`, `on_completion`) that send email (SMTP), Slack (incoming webhook) and
+PagerDuty (Events API v2) messages themselves, with the standard library; the module names
+only the environment variables that hold the SMTP host, the webhook URL and the routing keys
+(`notifications:` in `omlc.yaml`). `metadata.sla` is a watchdog timer in the flow-run
+process, as Prefect OSS has no SLA: it detects a run that is still going at its deadline,
+and a run that starts after it, but not a run that never starts (a proactive Prefect
+automation could, but it needs a notification block on the server holding the secrets,
+and measures time from an event, not from the fire time). Lineage becomes Prefect assets,
+keyed by omlc's asset URIs (`omlc://table/mysql.orders`).
+
 How each OML field is expressed (this table is the loss report's source; a test keeps it
 equal to the code). A field set in a pipeline that is not `exact` is reported by
 `omlc compile` at its location; `--strict` fails on approximated and unsupported ones.
@@ -164,13 +212,37 @@ class PrefectTarget(Target):
         "metadata.criticality": Support("exact", "deployment tag criticality:<level>"),
         "metadata.tags": Support("exact", "deployment tags"),
         "metadata.description": Support("exact", "the deployment's description"),
-        "metadata.sla": Support("unsupported", "deployment SLAs are Prefect Cloud only; not emitted"),
-        "metadata.tests": Support("unsupported", "not emitted yet (check tasks are planned)"),
-        "metadata.lineage.upstream": Support("unsupported", "not emitted yet (Prefect assets are planned)"),
-        "metadata.lineage.downstream": Support("unsupported", "not emitted yet (Prefect assets are planned)"),
-        "metadata.notifications.on_failure": Support("unsupported", "not emitted yet (automations or flow hooks are planned)"),
-        "metadata.notifications.on_success": Support("unsupported", "not emitted yet (automations or flow hooks are planned)"),
-        "metadata.notifications.on_sla_breach": Support("unsupported", "not emitted yet (automations or flow hooks are planned)"),
+        "metadata.sla": Support("emulated", "Prefect OSS has no SLA (deployment SLAs are Prefect Cloud only): when "
+                                            "a run starts, the flow starts a watchdog timer for fire time + sla that "
+                                            "logs the breach in the run and sends on_sla_breach, cancelled when the "
+                                            "run ends. It lives in the flow-run process: a run that never starts "
+                                            "(no worker, queued behind the concurrency limit) sends nothing until it "
+                                            "starts, and then at once; a run whose process dies first sends none (its "
+                                            "crash is an on_failure); runs the flow skips have no SLA"),
+        "metadata.tests": Support("exact", "one Prefect task per test (named by its check id), submitted after the "
+                                           "pipeline's tasks (wait_for), running the check command of omlc.yaml "
+                                           "(custom: the script, found relative to the module) with the run's OMLC_* "
+                                           "values and OMLC_TEST_*; every check runs, then any failure fails the flow "
+                                           "run (its on_failure hooks fire); within the run's timeout; not retried"),
+        "metadata.lineage.upstream": Support("exact", "Prefect assets: once the pipeline's tasks and checks have "
+                                                      "succeeded, every flow materializes the pipeline's own asset omlc://pipeline/<name> "
+                                                      "(what `pipeline: <name>` names elsewhere, so those are linked to "
+                                                      "it) with the upstream assets as its asset_deps; keys are omlc's "
+                                                      "asset URIs; Prefect records them with each successful run"),
+        "metadata.lineage.downstream": Support("exact", "Prefect assets materialized by a second task after that one, "
+                                                        "with the pipeline's asset as their dependency: Prefect's asset "
+                                                        "graph is upstream -> pipeline -> downstream, as `omlc lineage` "
+                                                        "draws it, recorded by each successful run"),
+        "metadata.notifications.on_failure": Support("exact", "flow hooks on_failure and on_crashed (Prefect's runner "
+                                                              "calls on_crashed when the flow-run process dies) send to "
+                                                              "every target: email over SMTP, Slack incoming webhook, "
+                                                              "PagerDuty Events API v2 (severity from criticality), with "
+                                                              "servers and keys from the environment variables omlc.yaml "
+                                                              "names; a failed send is logged in the run, never raised"),
+        "metadata.notifications.on_success": Support("exact", "a flow on_completion hook, sending as on_failure does; "
+                                                              "not for runs the flow skips (state name Skipped)"),
+        "metadata.notifications.on_sla_breach": Support("emulated", "sent by the SLA watchdog (see metadata.sla), as "
+                                                                    "on_failure sends"),
         **INFORMATIONAL,
     }
 
@@ -201,10 +273,13 @@ class PrefectTarget(Target):
     # -- emit --------------------------------------------------------------------------
     def emit(self, unit: Unit) -> dict[str, str]:
         values = self.values(unit)
-        return {f"{unit.pipeline.name}.py": self.render(unit, "flow.py.j2", values, runtime_extra(values["spec"]))}
+        runtime = runtime_extra(values["spec"], values["notifying"], values["sla"] is not None)
+        return {f"{unit.pipeline.name}.py": self.render(unit, "flow.py.j2", values, runtime)}
 
     def values(self, unit: Unit) -> dict:
         """Everything the template needs; code fragments are built from literals only."""
+        from omlc.metadata import EVENTS, SEVERITY, notices, sla_seconds
+        from omlc.project import NOTIFY_DEFAULTS
         from omlc.schedule.engine import canonical
         from omlc.schedule.timetable import Timetable, retry_delays
 
@@ -229,6 +304,14 @@ class PrefectTarget(Target):
             tags = list(dict.fromkeys(tags + [f"owner:{md.owner}"]))
         spec = timetable.runtime_spec() if timetable is not None else {"timezone": "UTC"}
         tasks, needs = self.tasks(unit)
+        upstream_of = {up for ups in needs.values() for up in ups}
+        leaves = [t["var"] for t in tasks if t["var"] not in upstream_of]
+        sla = sla_seconds(p)
+        notes = notices(p)
+        events = [(event, [[n.channel, n.target] for n in notes[event]]) for event in EVENTS if event in notes]
+        channels = sorted({n.channel for found in notes.values() for n in found})
+        notify = {c: {k: v for k, v in (unit.notify.get(c) or NOTIFY_DEFAULTS[c]).items() if k.endswith("_env")}
+                  for c in channels}
         return {
             "title": self.title,
             "flow_name": p.name,
@@ -251,6 +334,16 @@ class PrefectTarget(Target):
             "tasks": tasks,
             "needs": needs,
             "granularity": unit.granularity,
+            "leaves": leaves,
+            "checks": list(unit.checks),
+            "sla": sla,
+            "events": events,
+            "events_map": dict(events),
+            "notifying": bool(events),
+            "alerting": bool(events) or sla is not None,
+            "notify": notify,
+            "severity": SEVERITY[md.criticality if md is not None else None],
+            "lineage": lineage_assets(p),
         }
 
     def tasks(self, unit: Unit) -> tuple[list[dict], dict[str, list[str]]]:

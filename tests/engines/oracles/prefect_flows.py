@@ -9,11 +9,13 @@ Payload on stdin:
              # ("minute": the current minute, due now, before a later fire time passes)
              "schedule": {"start_time": ISO | "minute", "end_time": ISO | null, "max_runs": int},
              # or one manual run of the deployment with these parameters:
-             "parameters": {...}}]}
+             "parameters": {...},
+             "sleep_after": seconds to wait after the run, its env still set (optional)}]}
 Answer on stdout (last line): {"prefect": version, "modules": {file: {"warnings": [...], "error": str,
   "flow": {...}, "deployment": {...}, "tasks": {...}, "fires": [ISO UTC, ...]}},
   "runs": [[{"expected_start": ISO UTC, "auto_scheduled": bool, "state": type, "name": str,
-             "message": str}, ...]]}
+             "message": str}, ...]],
+  "asset_events": [{"event": name, "asset": key, "related_assets": [key, ...]}, ...]}  # the server's
 """
 
 import asyncio
@@ -93,11 +95,15 @@ def describe(module, fires):
                            "retry_delay_seconds": value.retry_delay_seconds,
                            "retry_jitter_factor": value.retry_jitter_factor,
                            "timeout_seconds": value.timeout_seconds,
-                           "no_cache": value.cache_policy is NO_CACHE, "persist_result": value.persist_result}
+                           "no_cache": value.cache_policy is NO_CACHE, "persist_result": value.persist_result,
+                           "assets": [a.key for a in getattr(value, "assets", None) or []],
+                           "asset_deps": [a.key for a in value.asset_deps or []]}
     schedules = [s.schedule for s in (d.schedules or [])]
     start, end = (datetime.fromisoformat(fires["start"]), datetime.fromisoformat(fires["end"])) if fires else (None, None)
     return {
-        "flow": {"name": flow.name, "description": flow.description, "parameters": sorted(flow.parameters.properties)},
+        "flow": {"name": flow.name, "description": flow.description, "parameters": sorted(flow.parameters.properties),
+                 "hooks": {kind: [h.__name__ for h in getattr(flow, f"{kind}_hooks")]
+                           for kind in ("on_failure", "on_crashed", "on_completion", "on_cancellation", "on_running")}},
         "deployment": {
             "name": d.name,
             "schedules": [describe_schedule(s) for s in schedules],
@@ -147,7 +153,7 @@ if payload.get("runs"):
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=120):  # the default 30 s is too short on a busy machine
         deployment_ids = {}
         with get_client(sync_client=True) as client:
             for run in payload["runs"]:
@@ -188,7 +194,22 @@ if payload.get("runs"):
                         results.append(execute(client, module, flow_run))
                 except Exception:
                     results.append({"error": traceback.format_exc()})
+                time.sleep(run.get("sleep_after", 0))
                 for key in run.get("env", {}):
                     os.environ.pop(key, None)
+            # the lineage the runs' materializations recorded on the server (events arrive asynchronously)
+            query = {"filter": {"event": {"prefix": ["prefect.asset.materialization."]}}, "limit": 50}
+            events = []
+            for _ in range(40):
+                events = client.request("POST", "/events/filter", json=query).json()["events"]
+                if events:
+                    time.sleep(1)  # the rest of the batch
+                    events = client.request("POST", "/events/filter", json=query).json()["events"]
+                    break
+                time.sleep(0.25)
+            answer["asset_events"] = [{"event": e["event"], "asset": e["resource"]["prefect.resource.id"],
+                                       "related_assets": sorted(r["prefect.resource.id"] for r in e["related"]
+                                                                if r.get("prefect.resource.role") == "asset")}
+                                      for e in events]
 
 print(json.dumps(answer))
