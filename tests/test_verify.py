@@ -210,3 +210,25 @@ def test_unreadable_dagster_code_is_a_located_diagnostic(tmp_path, pattern, repl
     found = next(ln for ln in run.stdout.splitlines() if "OML702" in ln)
     assert found.startswith(f"{generated}:{line}:" if message != "no @dg.job(...) function" else f"{generated}:1:")
     assert "Traceback" not in run.stderr
+
+
+# Dagster: hand edits of what metadata becomes (sensor targets, the SLA, check specs, asset
+# specs); a list fact is reported at the element that changed
+DAGSTER_METADATA_EDITS = [
+    ("email recipient", r"^OMLC_ON_SUCCESS = \[\['email', 'data-team@company\.com'\]\]",
+     "OMLC_ON_SUCCESS = [['email', 'someone@company.com']]", "metadata.notifications.on_success"),
+    ("slack channel", r"\['slack', '#data-alerts'\]", "['slack', '#other']", "metadata.notifications.on_failure"),
+    ("failure sensor not loaded", r"sensors=\[omlc_on_failure, ", "sensors=[", "metadata.notifications.on_failure"),
+    ("sla", r"^OMLC_SLA = 14400", "OMLC_SLA = 7200", "metadata.sla"),
+    ("check spec", r'"expected": "v2\.1"', '"expected": "v3"', "metadata.tests"),
+    ("upstream key", r"\(\['table', 'mysql', 'orders'\], 'table', 'mysql\.orders'\)",
+     "(['table', 'mysql', 'customers'], 'table', 'mysql.orders')", "metadata.lineage.upstream"),
+    ("downstream ref", r"\(\['pipeline', 'marketing_segments'\], 'pipeline', 'marketing_segments'\)",
+     "(['pipeline', 'crm_sync'], 'pipeline', 'crm_sync')", "metadata.lineage.downstream"),
+]
+
+
+@pytest.mark.parametrize("what,pattern,replacement,fact", DAGSTER_METADATA_EDITS,
+                         ids=[e[0] for e in DAGSTER_METADATA_EDITS])
+def test_a_hand_edit_of_dagster_metadata_is_drift_at_its_line(tmp_path, what, pattern, replacement, fact):
+    _edit_and_verify(tmp_path, DagsterTarget(), pattern, replacement, fact, 1)

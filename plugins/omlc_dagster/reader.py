@@ -8,8 +8,13 @@ step id each op passes to ``omlc_run_step``, the op invocations in the job funct
 dependency graph), the ``@dg.schedule(...)`` decorator (cron_schedule,
 execution_timezone) and what its function checks (start, end, OML's interval grid), and
 the ``OMLC_*`` literals the ops and the schedule compute with (pipeline name, schedule
-spec, retry delays, timeout, start, end, op names of the run config). Nothing is executed
-and Dagster is not imported.
+spec, retry delays, timeout, start, end, op names of the run config). ``metadata``
+(:func:`omlc.metadata.metadata_facts`): the test spec of each ``OMLC_CHECKS`` row that a
+check op of the job runs (``omlc_run_check(context, i)``), the ``OMLC_<EVENT>`` targets of
+each notification sensor that ``defs`` loads (``on_sla_breach`` and ``OMLC_SLA``: the SLA
+sensor's), and the ``(key, kind, name)`` rows of ``OMLC_UPSTREAM``/``OMLC_DOWNSTREAM`` when
+``defs`` loads ``omlc_assets()`` (a row whose key is not ``asset_key(kind, name)`` reads as
+its key, so a hand-edited key is drift). Nothing is executed and Dagster is not imported.
 
 Not read, because the module does not carry them (both are in the loss report):
 ``schedule.concurrency`` (the limit is in ``<name>.dagster.yaml``; the module carries only
@@ -26,7 +31,10 @@ from omlc.cstread import UNREADABLE, Source, dotted, keywords, positional, value
 from omlc.diagnostics import Span, diag
 from omlc.readback import Reader, Readback, facts
 
-_DECORATORS = ("op", "job", "schedule")
+_DECORATORS = ("op", "job", "schedule", "run_failure_sensor", "run_status_sensor", "sensor")
+_LIST_LITERALS = ("OMLC_CHECKS", "OMLC_UPSTREAM", "OMLC_DOWNSTREAM")  # read element by element
+# the sensor of each notification event (the function name omlc emits, the decorator)
+_SENSORS = {"on_failure": "run_failure_sensor", "on_success": "run_status_sensor"}
 _MODULES = ("", "dg", "dagster")
 # fact keys of facts() the module does not carry (see the module docstring)
 NOT_CARRIED = ("schedule.concurrency", "schedule.catchup")
@@ -45,6 +53,9 @@ def _kind(decorator) -> str:
 def _wanted(node) -> bool:
     if isinstance(node, ast.FunctionDef):
         return any(_kind(d) for d in node.decorator_list)
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+            and node.targets[0].id in _LIST_LITERALS:
+        return True
     return isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and (
         isinstance(node.value.func, ast.Attribute) and node.value.func.attr == "Definitions"
         or isinstance(node.value.func, ast.Name) and node.value.func.id == "Definitions")
@@ -75,6 +86,20 @@ def op_order(pipeline) -> list[str]:
     return list(done)
 
 
+def check_ids(pipeline) -> list[str]:
+    """The ids of the data checks (their ops are ``<job>__<id>``), as omlc.metadata names them."""
+    from omlc.metadata import checks
+
+    class _Project:  # the check command does not change the ids
+        @staticmethod
+        def check():
+            from omlc.project import CHECK_PLACEHOLDERS, RunnerCommand
+
+            return RunnerCommand("true", CHECK_PLACEHOLDERS)
+
+    return [c.id for c in checks(pipeline, _Project(), ".")]
+
+
 class DagsterReader(Reader):
     name = "dagster"
     oml_paths = {
@@ -92,7 +117,10 @@ class DagsterReader(Reader):
         from omlc.targets import step_names
         from omlc_dagster.target import PIPELINE_OP, dagster_name, dagster_schedule
 
+        from omlc.metadata import metadata_facts
+
         found = facts(pipeline, granularity)
+        found.update(metadata_facts(pipeline))
         for key in NOT_CARRIED:
             found.pop(key, None)
         job = dagster_name(pipeline.name)
@@ -105,7 +133,7 @@ class DagsterReader(Reader):
             found["dagster.ops"] = [f"{job}__{PIPELINE_OP}"]
         s = pipeline.schedule
         if s is not None:
-            found["dagster.run_config_ops"] = found["dagster.ops"]
+            found["dagster.run_config_ops"] = sorted(found["dagster.ops"] + [f"{job}__{c}" for c in check_ids(pipeline)])
             delays = retry_delays(s.retry)
             found["dagster.retry_delay"] = delays[0] if delays else None
             found["dagster.max_runtime"] = str(s.timeout.nominal_seconds) if s.timeout is not None else None
@@ -133,6 +161,11 @@ class _Walk:
         self.put = rb.put
         self.ops: dict[str, dict] = {}  # function name -> name, step id, retries, delay and their nodes
         self.job = self.job_function = self.schedule = self.schedule_function = None
+        self.lists: dict[str, Any] = {}  # OMLC_CHECKS, OMLC_UPSTREAM, OMLC_DOWNSTREAM: their libcst values
+        self.sensors: dict[str, tuple] = {}  # function name -> decorator kind, call, function
+        self.deployed: set[str] = set()
+        self.assets = None  # the Definitions' assets= node
+        self.invoked: list[str] = []  # the op functions the job invokes
 
     # -- helpers -----------------------------------------------------------------------
     def unreadable(self, what: str, node) -> None:
@@ -170,10 +203,16 @@ class _Walk:
         definitions = None
         for stmt in self.source.statements:
             if isinstance(stmt, cst.SimpleStatementLine):
-                definitions = stmt.body[0].value
+                name = stmt.body[0].targets[0].target
+                if isinstance(name, cst.Name) and name.value in _LIST_LITERALS:
+                    self.lists[name.value] = stmt.body[0].value
+                else:
+                    definitions = stmt.body[0].value
                 continue
             kind, call = _decorated(stmt)
-            if kind == "op":
+            if kind.endswith("sensor"):
+                self.sensors[stmt.name.value] = (kind, call, stmt)
+            elif kind == "op":
                 self.op(stmt, call)
             elif kind == "job":
                 self.job, self.job_function = call, stmt
@@ -184,6 +223,7 @@ class _Walk:
                                                       "dg.Definitions(...)`", Span(self.rb.path, 1, 1)))
             return
         deployed = self.definitions(definitions)
+        self.deployed = deployed
         name = self.literal("OMLC_PIPELINE")
         spec = self.literal("OMLC_SCHEDULE")
         if spec is not None and not isinstance(spec[0], dict):
@@ -200,16 +240,19 @@ class _Walk:
             self.schedule_facts(*spec)
             self.retry_facts()
         else:  # no schedule (or one Dagster does not load): the OML's schedule, if any, differs
-            at = self.span(definitions if self.schedule_function is not None else self.job_function.name)
+            at = self.span(keywords(definitions).get("schedules", definitions) if self.schedule_function is not None
+                           else self.job_function.name)
             for key in ("schedule.cron", "schedule.interval"):
                 self.put(key, None, at, "no schedule")
+        self.metadata(definitions)
 
     def definitions(self, call) -> set[str]:
         """The jobs and schedules ``defs = dg.Definitions(...)`` loads (function names)."""
         import libcst as cst
 
         found: set[str] = set()
-        for key in ("jobs", "schedules"):
+        self.assets = keywords(call).get("assets")
+        for key in ("jobs", "schedules", "sensors"):
             node = keywords(call).get(key)
             if node is None:
                 continue
@@ -239,6 +282,15 @@ class _Walk:
                 retries, _ = self.keyword(policy, "max_retries", 1, policy)  # Dagster's default
                 delay, _ = self.keyword(policy, "delay", None, policy)
                 policy_node = policy_kw.get("max_retries", policy)
+        for node in _calls(stmt, "omlc_run_check"):
+            args = positional(node)
+            index = value(args[1]) if len(args) == 2 else UNREADABLE
+            if not isinstance(index, int):
+                self.unreadable("the data check the op runs", node)
+                return
+            self.ops[stmt.name.value] = {"name": name, "name_node": name_node, "step": "", "check": index,
+                                         "retries": retries, "delay": delay, "policy": policy_node}
+            return
         step = None
         for node in _calls(stmt, "omlc_run_step"):
             args = positional(node)
@@ -354,10 +406,11 @@ class _Walk:
                     continue
                 done[small.targets[0].target.value] = op
             invoked.append((op, ups, call))
-        ops = list(self.ops.values())
+        self.invoked = [op for op, _, _ in invoked]
+        ops = [o for o in self.ops.values() if "check" not in o]
         if ops:
             job = self.rb.facts.get("dagster.job")
-            odd = next((o for f, o in self.ops.items() if o["name"] != f"{job}__{f}"), ops[0])
+            odd = next((o for f, o in self.ops.items() if "check" not in o and o["name"] != f"{job}__{f}"), ops[0])
             put("dagster.ops", sorted(str(o["name"]) for o in ops), span(odd["name_node"]))
         run_config = self.literal("OMLC_OPS", required=self.schedule_function is not None)
         if run_config is not None and self.schedule_function is not None:
@@ -409,10 +462,92 @@ class _Walk:
                 put(key, found[0], found[1])
         put("schedule.window", spec.get("window"), spec_span)
 
+    def metadata(self, definitions) -> None:
+        """The facts of omlc.metadata.metadata_facts (see the module docstring)."""
+        import json
+
+        import libcst as cst
+
+        from omlc.lineage import asset_key
+        from omlc.metadata import EVENTS
+
+        put, span = self.put, self.span
+        at_defs = span(definitions)
+        literals = self.source.literals
+        checks = self.lists.get("OMLC_CHECKS")
+        run = {o["check"] for f, o in self.ops.items() if "check" in o and f in self.invoked}
+        tests, where = [], []
+        if checks is not None and not isinstance(checks, cst.List):
+            self.unreadable("OMLC_CHECKS", checks)
+        for i, element in enumerate(checks.elements if isinstance(checks, cst.List) else []):
+            if i not in run:  # a row no check op of the job runs
+                continue
+            row = value(element.value)
+            try:
+                tests.append(json.loads(row[2]["OMLC_TEST_SPEC"]))
+                where.append(span(element))
+            except (TypeError, KeyError, IndexError, ValueError):
+                self.unreadable("a data check", element)
+        put("metadata.tests", tests, span(checks) if checks is not None else at_defs, items=where)
+        # the sensors defs loads that watch this job
+        job = self.job_function.name.value
+        active: dict[str, Any] = {}
+        for function, (kind, call, stmt) in self.sensors.items():
+            if function not in self.deployed:
+                continue
+            kw = keywords(call) if call is not None else {}
+            if kind == "sensor":
+                active.setdefault("sla", stmt)
+                continue
+            monitored = kw.get("monitored_jobs")
+            if not any(isinstance(e.value, cst.Name) and e.value.value == job
+                       for e in getattr(monitored, "elements", [])):
+                continue
+            if kind == "run_failure_sensor":
+                active.setdefault("on_failure", stmt)
+            elif dotted(kw["run_status"]).rpartition(".")[2] == "SUCCESS" if "run_status" in kw else False:
+                active.setdefault("on_success", stmt)
+        at_sensors = span(keywords(definitions).get("sensors", definitions))
+        sla = literals.get("OMLC_SLA")
+        if sla is not None and "sla" in active:
+            put("metadata.sla", sla[0], sla[1])
+        else:
+            put("metadata.sla", None, at_sensors)
+        for event in EVENTS:
+            found = literals.get(f"OMLC_{event.upper()}")
+            if found is None:
+                put(f"metadata.notifications.{event}", [], at_defs)
+                continue
+            watcher = "sla" if event == "on_sla_breach" else event
+            if watcher in active or event == "on_sla_breach" and sla is None:  # no SLA: kept, nothing to breach
+                put(f"metadata.notifications.{event}", found[0], found[1])
+            else:  # no sensor sends it
+                put(f"metadata.notifications.{event}", [], at_sensors)
+        # lineage: the asset specs defs loads
+        loaded = isinstance(self.assets, cst.Call) and dotted(self.assets.func) == "omlc_assets"
+        if self.assets is not None and not loaded:
+            self.unreadable("the Definitions assets", self.assets)
+        for direction in ("upstream", "downstream"):
+            node = self.lists.get(f"OMLC_{direction.upper()}")
+            refs, where = [], []
+            if node is not None and not isinstance(node, cst.List):
+                self.unreadable(f"OMLC_{direction.upper()}", node)
+            for element in node.elements if isinstance(node, cst.List) and loaded else []:
+                row = value(element.value)
+                if not (isinstance(row, tuple) and len(row) == 3 and isinstance(row[0], list)
+                        and isinstance(row[1], str) and isinstance(row[2], str)):
+                    self.unreadable("a lineage asset", element)
+                    continue
+                key, kind, name = row
+                refs.append([kind, name] if asset_key(kind.strip(), name.strip()) == key else key)
+                where.append(span(element))
+            put(f"metadata.lineage.{direction}", refs,
+                span(node) if node is not None and loaded else span(self.assets) if loaded else at_defs, items=where)
+
     def retry_facts(self) -> None:
         """Every op's retry policy: the number of retries and the first delay, where all
         ops agree; else the odd op's."""
-        ops = list(self.ops.values())
+        ops = [o for o in self.ops.values() if "check" not in o]  # checks are not retried
         for key, field in (("schedule.retry.attempts", "retries"), ("dagster.retry_delay", "delay")):
             if not ops:
                 continue
