@@ -106,16 +106,21 @@ def verify_cmd(
 
 @app.command("import")
 def import_cmd(
-    file: str = typer.Argument(..., help="A generated file (an Airflow DAG written by omlc compile)."),
+    file: str = typer.Argument(..., help="A generated file (an Airflow DAG written by omlc compile), or a "
+                               "hand-written Airflow DAG to migrate."),
     source: str = typer.Option("airflow", "--from", help="The target whose code FILE is."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write OML here (updated in place when it "
                                          "exists: comments, key order and quoting are kept); default stdout."),
+    dag: Optional[str] = typer.Option(None, "--dag", help="A hand-written file that defines several DAGs: the "
+                                      "dag_id to import (default: the first)."),
 ) -> None:
     """OML from generated code: name, schedule and metadata from the operative code, steps from
-    the runtime copy beside it."""
+    the runtime copy beside it. A hand-written Airflow DAG is migrated: OML for what omlc
+    understands, a located finding for the rest (exit 1 when one is an error)."""
     from omlc.importer import dump, import_code
+    from omlc.loader import Source
     from omlc.plugins import get_registry
-    from omlc.validate import Report
+    from omlc.validate import LoadedFile, Report
 
     readers = get_registry().readers()
     warn_plugin_problems()
@@ -128,9 +133,11 @@ def import_cmd(
     except (OSError, UnicodeDecodeError) as exc:
         typer.echo(f"omlc: cannot read {file}: {getattr(exc, 'strerror', None) or exc}", err=True)
         raise typer.Exit(2) from None
-    document, found, granularity = import_code(text, file, readers[source])
+    document, found, granularity = import_code(text, file, readers[source], dag)
+    code = 0
     if found:
-        emit_report(Report(diagnostics=found), OutputFormat.text, strict=False, err=True)
+        shown = LoadedFile(file, Source(file, text), None, [])
+        code = emit_report(Report(files=[shown], diagnostics=found), OutputFormat.text, strict=False, err=True)
     if document is None:
         raise typer.Exit(1)
     existing = None
@@ -146,7 +153,7 @@ def import_cmd(
     result = dump(document, existing, granularity)
     if output is None:
         typer.echo(result, nl=False)
-        raise typer.Exit(0)
+        raise typer.Exit(code)
     from omlc.files import write_atomic
 
     try:
@@ -155,6 +162,7 @@ def import_cmd(
         typer.echo(f"omlc: cannot write {output}: {exc.strerror or exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"wrote {output}", err=True)
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -172,8 +172,11 @@ _CORE_CODES = [
     ("OML620", E, "The project file (omlc.yaml) is not valid."),
     # OML7xx: reading generated code back (omlc.readback)
     ("OML701", E, "Drift: generated code says something other than the OML (a hand edit, or stale code)."),
-    ("OML702", E, "Generated code cannot be read back: not Python, or not the shape the target writes."),
+    ("OML702", E, "Code cannot be read: not Python, not the shape the target writes, or (a hand-written DAG) "
+                  "a value omlc cannot know without running it."),
     ("OML703", W, "Imported code does something OML cannot say exactly, or lacks what OML needs."),
+    ("OML704", E, "A construct of a hand-written DAG that OML cannot express (Python tasks, sensors, data-aware "
+                  "schedules, DAG factories): imported as a placeholder step, or not imported."),
 ]
 # fmt: on
 

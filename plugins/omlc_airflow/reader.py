@@ -42,6 +42,13 @@ class AirflowReader(Reader):
                                           else ["delta", mapped.seconds])
         return found
 
+    def migrate(self, text: str, path: str, dag_id: str | None = None):
+        """OML from a DAG omlc did not write (:mod:`omlc_airflow.migrate`): the document
+        (or None) and the located findings."""
+        from omlc_airflow.migrate import migrate
+
+        return migrate(text, path, dag_id)
+
     def read(self, text: str, path: str) -> Readback:
         """The facts of one DAG file: the ``with DAG(...)`` blocks go through libcst, the
         ``OMLC_SCHEDULE`` literal through ast; the rest (the embedded runtime, imports) is
