@@ -14,6 +14,7 @@ Dagster reports with what the OML says.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -316,3 +317,134 @@ def test_the_run_timeout_stops_the_runner_and_fails_without_retries(dagster):
     assert [e["type"] for e in events] == ["STEP_START", "STEP_FAILURE"]
     took = events[-1]["at"] - run["start_time"]
     assert 2 <= took < 4, took  # the 2 s deadline, not the 30 s sleep
+
+
+# -- metadata: data checks, notification and SLA sensors, lineage asset specs -------------
+METADATA = '''oml_version: "0.2.0"
+name: notified
+schedule: {expression: "0 * * * *", timezone: UTC, window: {type: sliding, size: 1h}}
+metadata:
+  criticality: critical
+  sla: 1h
+  tests:
+    - {type: custom, script: checks/check.py}
+    - {type: row_count, min: 1}
+  lineage:
+    upstream: ["table: src.orders", "file: exports/web events", "table: shared.t", "pipeline: feeder"]
+    downstream: ["dashboard: sales", "table: shared.t"]
+  notifications:
+    on_failure: [{email: oncall@example.com}, {slack: "#data-alerts"}, {pagerduty: data-platform}]
+    on_success: [{email: team@example.com}]
+    on_sla_breach: [{pagerduty: data-platform}]
+steps: [{id: a, component: mysql.extractor, mode: read}]
+'''
+CHECK_SCRIPT = '''import json, os, sys
+with open(os.environ["CHECK_OUT"], "a") as out:
+    out.write(json.dumps({k: v for k, v in os.environ.items() if k.startswith("OMLC_")}) + "\\n")
+sys.exit(1 if os.environ.get("OMLC_FAIL_CHECK") == "1" else 0)
+'''
+
+
+@pytest.fixture(scope="module")
+def metadata_run(tmp_path_factory):
+    from omlc.lineage import asset_key
+    from omlc_dagster.target import sensor_names
+    from omlc.validate import load_file
+    from tests.servers import http_server, smtp_server, wait_for
+
+    python = pytest_engine_python("dagster")
+    root = tmp_path_factory.mktemp("meta")
+    (root / "omlc.yaml").write_text('runner:\n  command: "true"\nchecks:\n  command: "test -n \\"$OMLC_TEST_SPEC\\""\n',
+                                    encoding="utf-8")
+    (root / "checks").mkdir()
+    (root / "checks" / "check.py").write_text(CHECK_SCRIPT, encoding="utf-8")
+    source = root / "notified.oml.yaml"
+    source.write_text(METADATA, encoding="utf-8")
+    result = compile_paths([str(source)], [DagsterTarget()], out=str(root / "defs"), write=True)
+    assert result.exit_code() == 0, [str(d) for d in result.report.diagnostics]
+    pipeline = load_file(str(source)).pipeline
+    with smtp_server() as (smtp, mails), http_server() as (base, posts):
+        env = {"OMLC_SMTP_HOST": smtp, "OMLC_SLACK_WEBHOOK_URL": base + "/slack",
+               "OMLC_PAGERDUTY_ROUTING_KEY": "rk-123", "OMLC_PAGERDUTY_EVENTS_URL": base + "/v2/enqueue",
+               "CHECK_OUT": str(root / "checks.jsonl")}
+        answer = run_oracle("dagster", "dagster_metadata.py",
+                            {"module": str(root / "defs" / "notified.py"), "job": "notified", "env": env,
+                             "sensors": sensor_names(pipeline, "notified")}, timeout=600, python=python)
+        wait_for(mails, 2)
+        wait_for(posts, 3)
+        answer["mails"] = [{"to": m["To"], "rcpt": m["X-Rcpt-To"], "subject": m["Subject"],
+                            "body": m.get_payload()} for m in mails]
+        answer["posts"] = list(posts)
+    answer["checks"] = [json.loads(line) for line in (root / "checks.jsonl").read_text().splitlines()]
+    answer["key"] = asset_key
+    return answer
+
+
+def test_a_failing_check_fails_the_run_and_a_passing_one_passes(metadata_run):
+    good, bad = metadata_run["good"], metadata_run["bad"]
+    assert good["success"] and set(good["steps"].values()) == {"STEP_SUCCESS"}
+    assert set(good["steps"]) == {"notified__run_pipeline", "notified__check_custom", "notified__check_row_count"}
+    assert not bad["success"]
+    assert bad["steps"]["notified__check_custom"] == "STEP_FAILURE"
+    assert bad["steps"]["notified__run_pipeline"] == bad["steps"]["notified__check_row_count"] == "STEP_SUCCESS"
+    # the custom script ran with the run's window, its spec and its own path
+    first = metadata_run["checks"][0]
+    assert first["OMLC_TEST_TYPE"] == "custom" and first["OMLC_TEST_SCRIPT"].endswith("/checks/check.py")
+    assert first["OMLC_WINDOW_START"] < first["OMLC_WINDOW_END"] and first["OMLC_RUN_ID"] == good["run_id"]
+    assert json.loads(first["OMLC_TEST_SPEC"]) == {"type": "custom", "script": "checks/check.py", "args": []}
+
+
+def test_the_failure_sensor_sends_to_the_real_servers(metadata_run):
+    bad = metadata_run["bad"]
+    failed = [m for m in metadata_run["mails"] if m["to"] == "oncall@example.com"]
+    assert len(failed) == 1 and failed[0]["rcpt"] == "oncall@example.com"
+    assert failed[0]["subject"] == "[omlc] pipeline notified failed"
+    assert f"run_id: {bad['run_id']}" in failed[0]["body"] and "error:" in failed[0]["body"]
+    assert "window_start:" in failed[0]["body"]
+    slack = [p for p in metadata_run["posts"] if p["path"] == "/slack"]
+    assert len(slack) == 1 and slack[0]["json"]["channel"] == "#data-alerts"
+    assert "pipeline notified failed" in slack[0]["json"]["text"]
+    pages = [p["json"] for p in metadata_run["posts"] if p["path"] == "/v2/enqueue"]
+    failure_pages = [p for p in pages if p["dedup_key"].endswith("/on_failure")]
+    assert len(failure_pages) == 1
+    page = failure_pages[0]
+    assert page["routing_key"] == "rk-123" and page["payload"]["severity"] == "critical"
+    assert page["payload"]["component"] == "data-platform" and bad["run_id"] in page["dedup_key"]
+
+
+def test_the_success_sensor_sends_to_its_recipient(metadata_run):
+    ok = [m for m in metadata_run["mails"] if m["to"] == "team@example.com"]
+    assert len(ok) == 1 and ok[0]["subject"] == "[omlc] pipeline notified succeeded"
+    assert metadata_run["good"]["run_id"] in ok[0]["body"]
+
+
+def test_the_sla_sensor_sends_once_for_the_overdue_run_only(metadata_run):
+    pages = [p["json"] for p in metadata_run["posts"] if p["path"] == "/v2/enqueue"
+             and p["json"]["dedup_key"].endswith("/on_sla_breach")]
+    late = metadata_run["late_run_id"]
+    assert [p["dedup_key"] for p in pages] == [f"omlc/notified/{late}/on_sla_breach"]  # once: the cursor
+    assert pages[0]["payload"]["custom_details"]["sla"] == "3600"
+    assert pages[0]["payload"]["custom_details"]["fire_time"].startswith("2020-01-01T00:00:00")
+    assert metadata_run["sla_cursor"] == [[late], [late]]
+
+
+def test_sensors_are_running_by_default_and_the_module_validates(metadata_run):
+    assert metadata_run["warnings"] == []
+    assert metadata_run["sensors"] == ["notified__on_failure", "notified__on_success", "notified__sla"]
+    assert set(metadata_run["sensor_status"].values()) == {"RUNNING"}
+    assert metadata_run["validate"]["rc"] == 0, metadata_run["validate"]["tail"]
+
+
+def test_lineage_asset_keys_and_deps_are_on_the_definitions(metadata_run):
+    key = metadata_run["key"]
+    k = {ref: "/".join(key(*ref.split(": "))) for ref in
+         ("pipeline: notified", "table: src.orders", "file: exports/web events", "table: shared.t",
+          "pipeline: feeder", "dashboard: sales")}
+    assets = metadata_run["assets"]
+    assert k["file: exports/web events"].startswith("file/exports_web_events_")
+    # upstream -> pipeline -> downstream; shared.t (both ways) only downstream: no cycle
+    assert assets[k["pipeline: notified"]]["parents"] == sorted(
+        [k["table: src.orders"], k["file: exports/web events"], k["pipeline: feeder"]])
+    assert assets[k["dashboard: sales"]]["parents"] == assets[k["table: shared.t"]]["parents"] == [
+        k["pipeline: notified"]]
+    assert not any(a["materializable"] for a in assets.values())  # the job runs as it did
