@@ -23,7 +23,7 @@ def test_target_all_writes_each_target_into_its_folder(tmp_path):
         "dagster/daily_customer_sync.dagster.yaml",
     }
     for target in ("airflow", "prefect", "dagster"):  # each target's loss report is there
-        assert f"[{target}] metadata.sla" in run.stdout
+        assert f"[{target}] schedule." in run.stdout
     again = run_cli("compile", str(FIXTURE), "--target", "all", "--out", str(tmp_path), "--check", env=ALL)
     assert again.returncode == 0, again.stderr
 

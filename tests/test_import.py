@@ -204,3 +204,35 @@ def test_random_pipelines_round_trip(tmp_path, target, reader, schedule, descrip
     back = load_text(dump(document, None), "back.oml.yaml")
     assert back.pipeline is not None, [str(d) for d in back.diagnostics]
     _assert_same_facts(original, back.pipeline, granularity, reader, output.losses)
+
+
+def test_hand_edited_airflow_metadata_is_imported(tmp_path):
+    """Airflow: a recipient, the SLA and an upstream asset edited in the DAG come back as OML
+    (a new file: updating an existing one in place compares the core facts(), which do not
+    hold the metadata facts until every reader reads them)."""
+    from omlc.metadata import metadata_facts
+
+    source = tmp_path / "daily_customer_sync.oml.yaml"
+    shutil.copy(FIXTURES / source.name, source)
+    shutil.copytree(FIXTURES / "tests", tmp_path / "tests")
+    out = tmp_path / "dags"
+    assert compile_paths([str(source)], [AirflowTarget()], out=str(out)).exit_code() == 0
+    dag = out / "daily_customer_sync.py"
+    code = dag.read_text(encoding="utf-8")
+    for old, new in [("to='oncall@company.com'", "to='pager@company.com'"),
+                     ("interval=timedelta(seconds=14400)", "interval=timedelta(seconds=18000)"),
+                     ("Asset('omlc://table/mysql.orders')", "Asset('omlc://table/mysql.order_lines')")]:
+        assert code.count(old) == 1, old
+        code = code.replace(old, new)
+    dag.write_text(code, encoding="utf-8")
+    target = tmp_path / "back.oml.yaml"
+    run = run_cli("import", str(dag), "-o", str(target), env={"OMLC_PLUGINS": "airflow"})
+    assert run.returncode == 0, run.stderr
+    back = load_file(str(target)).pipeline
+    original = load_file(str(source)).pipeline
+    got, want = metadata_facts(back), metadata_facts(original)
+    want["metadata.sla"] = 18000
+    want["metadata.notifications.on_failure"][0] = ["email", "pager@company.com"]
+    want["metadata.lineage.upstream"][1] = ["table", "mysql.order_lines"]
+    assert got == want
+    assert back.metadata.sla.to_text() == "5h"

@@ -212,6 +212,55 @@ def test_unreadable_dagster_code_is_a_located_diagnostic(tmp_path, pattern, repl
     assert "Traceback" not in run.stderr
 
 
+# Airflow: hand edits of what metadata becomes (notifiers, deadline, checks, assets); a list
+# fact is reported at the element that changed
+AIRFLOW_METADATA_EDITS = [
+    ("email recipient", r"to='data-team@company\.com'", "to='someone@company.com'",
+     "metadata.notifications.on_success"),
+    ("slack channel", r"\\nchannel: #data-alerts\\n", r"\\nchannel: #other\\n", "metadata.notifications.on_failure"),
+    ("pagerduty service", r"'component': 'data-platform'", "'component': 'payments'",
+     "metadata.notifications.on_sla_breach"),
+    ("deadline interval", r"interval=timedelta\(seconds=14400\)", "interval=timedelta(hours=2)", "metadata.sla"),
+    ("deadline reference", r"DeadlineReference\.DAGRUN_LOGICAL_DATE", "DeadlineReference.DAGRUN_QUEUED_AT",
+     "airflow.deadline_reference"),
+    ("check spec", r'"expected": "v2\.1"', '"expected": "v3"', "metadata.tests"),
+    ("inlet", r"Asset\('omlc://table/mysql\.orders'\)", "Asset('omlc://table/mysql.customers')",
+     "metadata.lineage.upstream"),
+    ("outlet", r"Asset\('omlc://pipeline/marketing_segments'\)", "Asset('omlc://pipeline/crm_sync')",
+     "metadata.lineage.downstream"),
+]
+
+
+@pytest.mark.parametrize("what,pattern,replacement,fact", AIRFLOW_METADATA_EDITS,
+                         ids=[e[0] for e in AIRFLOW_METADATA_EDITS])
+def test_a_hand_edit_of_airflow_metadata_is_drift_at_its_line(tmp_path, what, pattern, replacement, fact):
+    _edit_and_verify(tmp_path, AirflowTarget(), pattern, replacement, fact, 1)
+
+
+@pytest.mark.parametrize("pattern,replacement,message", [
+    (r"to='oncall@company\.com'", "to=ONCALL", "cannot read the email target: ONCALL"),
+    (r"\\nchannel: #data-alerts\\n", r"\\n", "cannot read the slack target"),
+    (r"        SmtpNotifier\(\n            to='data-team", "        send_mail(\n            to='data-team",
+     "cannot read a notifier"),
+    (r"Asset\('omlc://table/mysql\.orders'\)", "Asset('s3://bucket/orders')", "cannot read an asset"),
+    (r'"type": "schema"\}', '"type": "schema"', "cannot read OMLC_TEST_SPEC"),
+])
+def test_unreadable_airflow_metadata_is_a_located_diagnostic(tmp_path, pattern, replacement, message):
+    source = _copy_fixture("daily_customer_sync.oml.yaml", tmp_path)
+    _, code = _compiled(source, "step")
+    edited, count = re.subn(pattern, replacement, code, count=1, flags=re.M)
+    assert count == 1, pattern
+    line = next(i for i, (a, b) in enumerate(zip(code.splitlines(), edited.splitlines()), 1) if a != b)
+    generated = tmp_path / "daily_customer_sync.py"
+    generated.write_text(edited, encoding="utf-8")
+    run = run_cli("verify", str(source), "--target", "airflow", "--generated", str(generated),
+                  env={"OMLC_PLUGINS": "airflow"})
+    assert run.returncode == 1 and "OML702" in run.stdout and message in run.stdout, run.stdout
+    found = next(ln for ln in run.stdout.splitlines() if "OML702" in ln)
+    assert found.startswith(f"{generated}:{line}:"), (found, line)
+    assert "Traceback" not in run.stderr
+
+
 # Dagster: hand edits of what metadata becomes (sensor targets, the SLA, check specs, asset
 # specs); a list fact is reported at the element that changed
 DAGSTER_METADATA_EDITS = [

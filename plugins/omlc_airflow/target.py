@@ -17,6 +17,7 @@ from typing import Iterable
 
 from omlc.codegen import jinja_escape, literal
 from omlc.diagnostics import diag
+from omlc.metadata import EVENTS
 from omlc.targets import INFORMATIONAL, Loss, Support, Target, Unit, metadata_tags, step_names
 
 TAG_MAX_LEN = 100  # airflow.sdk.definitions.dag.TAG_MAX_LEN
@@ -25,6 +26,16 @@ PIPELINE_TASK_ID = "run_pipeline"
 BASH_TEMPLATE_EXT = (".sh", ".bash")
 # Jinja of the fire time, for scheduled runs, backfills and manual runs (ENGINES.md)
 FIRE_ARGS = "data_interval_end | default(none), dag_run.run_after"
+# the official provider notifier of each notification channel: (module, class)
+NOTIFIERS = {
+    "email": ("airflow.providers.smtp.notifications.smtp", "SmtpNotifier"),
+    "slack": ("airflow.providers.slack.notifications.slack_webhook", "SlackWebhookNotifier"),
+    "pagerduty": ("airflow.providers.pagerduty.notifications.pagerduty", "PagerdutyNotifier"),
+}
+EVENT_WORDS = {"on_failure": "failed", "on_success": "succeeded", "on_sla_breach": "missed its SLA"}
+# a deadline without anyone to tell: Airflow still records the miss (the UI shows it); the
+# callback must be an importable awaitable, and the standard library's no-op coroutine is one
+SILENT_DEADLINE_CALLBACK = "asyncio.sleep"
 
 
 @dataclass(frozen=True)
@@ -70,27 +81,54 @@ DOCS_INTRO = """# The Airflow target
 
 `omlc compile --target airflow` writes, per pipeline, `<name>.py` (one DAG, DAG id = the
 pipeline name) and `<name>.runtime.yaml` (the runtime copy of the pipeline the tasks run).
-Generated code targets {versions}; it imports only Airflow, its standard provider and the
-standard library. Each task is a `BashOperator` running the runner command from
+Generated code targets {versions}; it imports only Airflow, its official providers (standard;
+smtp, slack and pagerduty where notifications use them) and the standard library. Each task is a `BashOperator` running the runner command from
 `omlc.yaml` (default `osiris run ...`) with the OMLC_* environment variables
 (`append_env=True`). The window is computed at run time from `data_interval_end`, or
 `dag_run.run_after` for manual runs, by the same code `omlc schedule preview` uses.
+
+`metadata` runs in the DAG too: each data test is a check task after the pipeline's tasks
+(a failing check fails the run); notifications are the official providers' notifiers
+(`apache-airflow-providers-smtp`, `-slack`, `-pagerduty`: install the ones your pipelines
+use) as DAG callbacks and as the callback of the SLA's `DeadlineAlert`, which needs a
+running triggerer; lineage references are Assets. Where notifications go is in Airflow
+connections, named in `omlc.yaml` (`notifications.email.connection`, default
+`smtp_default`, with the sender as the connection's `from_email`;
+`notifications.slack.connection`, default `slack_default`, an incoming webhook;
+`notifications.pagerduty.connection`, default `pagerduty_events_default`, where
+`{{service}}` gives each PagerDuty service its own connection and integration key).
 
 How each OML field is expressed (this table is the loss report's source; a test keeps it
 equal to the code). A field set in a pipeline that is not `exact` is reported by
 `omlc compile` at its location; `--strict` fails on approximated and unsupported ones.
 Value-dependent losses: a cron schedule whose fire times Airflow moves at a DST change
 (approximated, with the day and times), an interval no cron expression gives
-(DeltaTriggerTimetable: approximated), a `metadata.description` ending in `.md`.
+(DeltaTriggerTimetable: approximated), a `metadata.description` ending in `.md`, an SLA
+in calendar days (`1d`, `1w`) in a timezone with DST (approximated: the deadline interval
+is elapsed time); a notification event whose targets are all exact (email, or PagerDuty
+with `{{service}}` in the connection id) is exact, one with a Slack target or a PagerDuty
+target sharing one connection is approximated.
 
 """
+
+
+_HOW = ("one official provider notifier per target, connections named by omlc.yaml `notifications` "
+        "(addresses and secrets live in the connections): email: SmtpNotifier(to=address, smtp_conn_id=email."
+        "connection; sender from the connection), exact; pagerduty: PagerdutyNotifier(pagerduty_events_conn_id="
+        "pagerduty.connection with {service} filled, component=service, group=pipeline, severity from "
+        "criticality), exact when the connection id holds {service} (one integration key per service), "
+        "approximated otherwise (every service alerts through that connection's integration key); slack: "
+        "SlackWebhookNotifier(slack_webhook_conn_id=slack.connection), approximated: an incoming webhook posts to "
+        "the channel it was created for, so the OML channel is named in the message only. An event whose "
+        "targets are all exact is exact")
 
 
 class AirflowTarget(Target):
     docs_intro = DOCS_INTRO
     name = "airflow"
     title = "Airflow 3.3"
-    engine_versions = "apache-airflow 3.3 (tested with 3.3.2 and apache-airflow-providers-standard 1.21)"
+    engine_versions = ("apache-airflow 3.3 (tested with 3.3.2 and apache-airflow-providers-standard 1.21, "
+                       "-smtp 3.2, -slack 9.11, -pagerduty 5.3)")
     support = {
         "description": Support("exact", "DAG description"),
         "schedule.type": Support("exact", "cron: CronTriggerTimetable; interval: the cron expression with the same "
@@ -115,13 +153,34 @@ class AirflowTarget(Target):
         "metadata.criticality": Support("exact", "tag criticality:<level>"),
         "metadata.tags": Support("exact", "tags"),
         "metadata.description": Support("exact", "doc_md"),
-        "metadata.sla": Support("unsupported", "not emitted yet (Airflow's DeadlineAlert is planned)"),
-        "metadata.tests": Support("unsupported", "not emitted yet (check tasks are planned)"),
-        "metadata.lineage.upstream": Support("unsupported", "not emitted yet (Assets as inlets/outlets are planned)"),
-        "metadata.lineage.downstream": Support("unsupported", "not emitted yet (Assets as inlets/outlets are planned)"),
-        "metadata.notifications.on_failure": Support("unsupported", "not emitted yet (notifier callbacks are planned)"),
-        "metadata.notifications.on_success": Support("unsupported", "not emitted yet (notifier callbacks are planned)"),
-        "metadata.notifications.on_sla_breach": Support("unsupported", "not emitted yet (notifier callbacks are planned)"),
+        "metadata.sla": Support("exact", "DAG deadline: DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE, "
+                                         "interval=the SLA), one per on_sla_breach target, its notifier as the "
+                                         "AsyncCallback (run by the triggerer); the logical date of a run of the "
+                                         "generated timetables is its fire time, also for catchup and backfill runs "
+                                         "(DAGRUN_QUEUED_AT would count from when the scheduler queued the run). "
+                                         "Airflow drops the deadline of a run that succeeds in time; a run still "
+                                         "failed or running at the deadline breaches it. A manual run triggered "
+                                         "without a logical date gets no deadline. Without on_sla_breach targets "
+                                         "the callback is asyncio.sleep: the miss is recorded and shown, nobody is "
+                                         "told"),
+        "metadata.tests": Support("exact", "one BashOperator per test (task id check_<type>), downstream of every "
+                                           "leaf step task, running the project's check command (custom: the "
+                                           "script, resolved beside the DAG file) with the run's OMLC_* values "
+                                           "and OMLC_TEST_*; retries=0 (a data verdict is not retried); a failing "
+                                           "check fails the DAG run, which triggers on_failure"),
+        "metadata.lineage.upstream": Support("exact", "Assets (omlc://<kind>/<name>, omlc.lineage.asset_uri) as "
+                                                      "inlets of the first task(s)"),
+        "metadata.lineage.downstream": Support("exact", "Assets as outlets of the last step task(s), with the "
+                                                        "pipeline's own Asset omlc://pipeline/<name> (every DAG "
+                                                        "has it, so a pipeline that lists this one upstream is "
+                                                        "linked to it in Airflow's asset graph); no asset-"
+                                                        "triggered scheduling"),
+        "metadata.notifications.on_failure": Support("approximated", "DAG on_failure_callback (a failed run, a "
+                                                                     "failed check or dagrun_timeout): " + _HOW),
+        "metadata.notifications.on_success": Support("approximated", "DAG on_success_callback: " + _HOW),
+        "metadata.notifications.on_sla_breach": Support("approximated", "the callback of the SLA's DeadlineAlert "
+                                                                        "(an AsyncCallback of the same notifier "
+                                                                        "class and arguments): " + _HOW),
         **INFORMATIONAL,
     }
 
@@ -162,6 +221,35 @@ class AirflowTarget(Target):
                 and p.metadata.description.endswith(".md"):
             yield Loss(self.name, "metadata.description", "approximated",
                        "ends in '.md', which Airflow reads as a file name: doc_md gets a trailing newline")
+        yield from self.metadata_losses(unit)
+
+    def metadata_losses(self, unit: Unit) -> Iterable[Loss]:
+        """Notifications: an event whose targets all reach exactly what OML names is exact;
+        the others say which target is approximated and why. An SLA in calendar days in a
+        zone with DST: Airflow adds elapsed time."""
+        from omlc.metadata import notices, service_name
+
+        p = unit.pipeline
+        for event, targets in notices(p).items():
+            field = f"metadata.notifications.{event}"
+            why = []
+            for n in targets:
+                if n.channel == "slack":
+                    why.append(f"slack {n.target}: SlackWebhookNotifier posts to the channel of the incoming webhook "
+                               f"in connection {_slack_connection(unit)!r}; {n.target} is named in the message only")
+                elif n.channel == "pagerduty" and not _per_service(unit):
+                    why.append(f"pagerduty {n.target}: alerts through the integration key of connection "
+                               f"{service_name(unit.notify['pagerduty']['connection'], n.target, False)!r} (the "
+                               "same for every service: put {service} in notifications.pagerduty.connection); "
+                               f"{n.target} is the event's component")
+            yield Loss(self.name, field, "approximated" if why else "exact", "; ".join(why) if why else "")
+        md = p.metadata
+        if md is not None and md.sla is not None and md.sla.is_calendar and p.schedule is not None \
+                and _has_dst(p.schedule.timezone):
+            yield Loss(self.name, "metadata.sla", "approximated",
+                       f"{md.sla.to_text()} counts calendar days on the wall clock of {p.schedule.timezone}; the "
+                       f"DeadlineAlert interval is {md.sla.nominal_seconds} s of elapsed time, an hour off across "
+                       "a DST change")
 
     # -- emit --------------------------------------------------------------------------
     def emit(self, unit: Unit) -> dict[str, str]:
@@ -200,6 +288,12 @@ class AirflowTarget(Target):
         owner = md.owner if md else None
         spec = timetable.runtime_spec() if timetable is not None else {"timezone": "UTC"}
         tasks, edges = self.tasks(unit)
+        callbacks, deadlines, notifier_classes = self.notifications(unit)
+        sdk = ["DAG"] + [timetable_class] * bool(timetable_class) + ["RetryDecision", "RetryPolicy"] * policy
+        if any(t.get("inlets") or t.get("outlets") for t in tasks):
+            sdk.append("Asset")
+        if deadlines:
+            sdk += ["AsyncCallback", "DeadlineAlert", "DeadlineReference"]
         return {
             "title": self.title,
             "dag_id": p.name,
@@ -226,6 +320,12 @@ class AirflowTarget(Target):
             "spec": spec,
             "tasks": tasks,
             "edges": edges,
+            "sdk_names": ", ".join(sorted(sdk, key=lambda n: (n != "DAG", n))),
+            "notifier_imports": sorted(NOTIFIERS[c] for c in notifier_classes),
+            "import_asyncio": any(d["callback"] == SILENT_DEADLINE_CALLBACK for d in deadlines),
+            "callbacks": callbacks,
+            "deadlines": deadlines,
+            "test_scripts": {c.id: c.script for c in unit.checks if c.script is not None},
         }
 
     def tasks(self, unit: Unit) -> tuple[list[dict], list[tuple[str, str]]]:
@@ -239,17 +339,57 @@ class AirflowTarget(Target):
             ("OMLC_FIRE_TIME", "{{ omlc_values(" + FIRE_ARGS + ")['fire_time'] }}"),
             ("OMLC_RUN_ID", "{{ run_id }}"),
         ]
+        inlets, outlets = lineage_assets(p)
         if unit.granularity == "pipeline":
             env = [(k, jinja_escape(v)) for k, v in static] + dynamic + [("OMLC_STEP_ID", "")]
-            return [{"var": "run_pipeline", "id": PIPELINE_TASK_ID, "command": command, "env": env}], []
-        names = step_names(p.steps)
-        tasks = []
-        for step in p.steps:
-            var = names[step.id]
-            env = [(k, jinja_escape(v)) for k, v in static] + dynamic + [("OMLC_STEP_ID", jinja_escape(step.id))]
-            tasks.append({"var": var, "id": step.id, "command": command, "env": env})
-        edges = [(names[up], names[step_id]) for step_id, ups in p.effective_needs().items() for up in ups]
+            tasks = [{"var": "run_pipeline", "id": PIPELINE_TASK_ID, "command": command, "env": env,
+                      "inlets": inlets, "outlets": outlets}]
+            edges: list[tuple] = []
+            leaves = ["run_pipeline"]
+        else:
+            names = step_names(p.steps)
+            needs = p.effective_needs()
+            needed = {up for ups in needs.values() for up in ups}
+            tasks = []
+            for step in p.steps:
+                env = [(k, jinja_escape(v)) for k, v in static] + dynamic + [("OMLC_STEP_ID", jinja_escape(step.id))]
+                tasks.append({"var": names[step.id], "id": step.id, "command": command, "env": env,
+                              "inlets": inlets if not needs[step.id] else [],
+                              "outlets": outlets if step.id not in needed else []})
+            edges = [(names[up], names[step_id]) for step_id, ups in needs.items() for up in ups]
+            leaves = [names[s.id] for s in p.steps if s.id not in needed]
+        for check in unit.checks:  # after every leaf step; a failing check fails the run
+            env = [(k, jinja_escape(v)) for k, v in static] + dynamic + [("OMLC_STEP_ID", "")]
+            env += [(k, jinja_escape(v)) for k, v in check.values.items()]
+            if check.script is not None:
+                env.append(("OMLC_TEST_SCRIPT", "{{ omlc_test_scripts[" + literal(check.id) + "] }}"))
+            tasks.append({"var": check.id, "id": check.id, "command": bash_command(check.command), "env": env,
+                          "retries": 0, "inlets": [], "outlets": []})
+            edges.append((leaves[0] if len(leaves) == 1 else "[" + ", ".join(leaves) + "]", check.id))
         return tasks, edges
+
+    def notifications(self, unit: Unit) -> tuple[dict[str, list], list[dict], set[str]]:
+        """The DAG's notifier callbacks (argument -> notifiers), its deadline alerts, and
+        the channels used. Each notifier: {"cls", "args": [(keyword, value)]}; every value
+        is rendered as a literal, text from OML Jinja-escaped (notifier fields are templated)."""
+        from omlc.metadata import notices, sla_seconds
+
+        p = unit.pipeline
+        found = notices(p)
+        callbacks = {f"{event}_callback": [notifier(unit, event, n) for n in found.get(event, [])]
+                     for event in ("on_failure", "on_success")}
+        callbacks = {k: v for k, v in callbacks.items() if v}
+        deadlines = []
+        sla = sla_seconds(p)
+        if sla is not None:
+            for n in found.get("on_sla_breach", []):
+                made = notifier(unit, "on_sla_breach", n)
+                deadlines.append({"interval": sla, "callback": made["cls"], "kwargs": made["args"]})
+            if not deadlines:
+                deadlines.append({"interval": sla, "callback": SILENT_DEADLINE_CALLBACK, "kwargs": [("delay", 0)]})
+        used = {n.channel for event in EVENTS for n in found.get(event, [])
+                if event != "on_sla_breach" or sla is not None}
+        return callbacks, deadlines, used
 
 
 def bash_command(shell: str) -> str:
@@ -279,3 +419,84 @@ def _pendulum_args(moment: datetime | None, tz_name: str) -> str:
 def _is_email(text: str) -> bool:
     local, at, domain = text.partition("@")
     return bool(at and local and "." in domain and not any(c.isspace() for c in text))
+
+
+def lineage_assets(pipeline) -> tuple[list[str], list[str]]:
+    """The ``Asset(...)`` code of the inlets (upstream references) and the outlets
+    (downstream references, then the pipeline's own asset), named by omlc.lineage."""
+    from omlc.lineage import PIPELINE, ref_parts
+
+    lineage = pipeline.metadata.lineage if pipeline.metadata is not None else None
+    ups = [ref_parts(r) for r in (lineage.upstream if lineage else [])]
+    downs = [ref_parts(r) for r in (lineage.downstream if lineage else [])]
+    return [asset_code(k, n) for k, n in ups], [asset_code(k, n) for k, n in downs + [(PIPELINE, pipeline.name)]]
+
+
+def asset_code(kind: str, name: str) -> str:
+    """``Asset('omlc://kind/name')``; a URI too long to hold the name (omlc.lineage ends it
+    with a hash) carries the reference in ``extra`` so the DAG still says what it names."""
+    from omlc.lineage import asset_uri
+
+    uri = asset_uri(kind, name)
+    if "~~" in uri:
+        return f"Asset({literal(uri)}, extra={literal({'omlc_ref': f'{kind}: {name}'})})"
+    return f"Asset({literal(uri)})"
+
+
+def notifier(unit: Unit, event: str, notice) -> dict:
+    """One official notifier for one OML target: class name and keyword arguments (values
+    as Python objects; strings already Jinja-escaped where they come from OML or omlc.yaml).
+
+    The message: "[omlc] pipeline NAME failed" and the run's id, with the reason Airflow
+    gives (DAG callbacks: their context has run_id and reason) or the deadline (an SLA
+    breach: the triggerer's context has dag_run and deadline)."""
+    import html
+
+    from omlc.durations import Duration
+    from omlc.metadata import SEVERITY, service_name
+
+    p = unit.pipeline
+    e = jinja_escape
+    subject = f"[omlc] pipeline {p.name} {EVENT_WORDS[event]}"
+    if event == "on_sla_breach":
+        sla = Duration(0, p.metadata.sla.nominal_seconds).to_text()
+        run = "{{ dag_run.dag_run_id }}"
+        details = [("run_id", run), ("deadline", "{{ deadline.deadline_time }}"), ("sla", e(sla))]
+    else:
+        run = "{{ run_id }}"
+        details = [("run_id", run), ("reason", "{{ reason }}")]
+    settings = unit.notify.get(notice.channel, {})
+    if notice.channel == "email":
+        body = "<p>" + e(html.escape(subject)) + "</p><p>" + "<br>".join(f"{k}: {v}" for k, v in details) + "</p>"
+        args = [("to", e(notice.target)), ("smtp_conn_id", e(settings["connection"])), ("subject", e(subject)),
+                ("html_content", body)]
+    elif notice.channel == "slack":
+        text = "\n".join([e(subject), e(f"channel: {notice.target}")] + [f"{k}: {v}" for k, v in details])
+        args = [("slack_webhook_conn_id", e(settings["connection"])), ("text", text)]
+    else:
+        md = p.metadata
+        args = [("pagerduty_events_conn_id", e(service_name(settings["connection"], notice.target, False))),
+                ("summary", e(subject[:1024])), ("severity", SEVERITY[md.criticality if md else None]),
+                ("source", e(f"omlc/{p.name}")), ("component", e(notice.target)), ("group", e(p.name)),
+                ("dedup_key", e(f"omlc/{p.name}/") + run + e(f"/{event}")),
+                ("custom_details", {"pipeline": e(p.name), "event": event, **dict(details)})]
+    return {"cls": NOTIFIERS[notice.channel][1], "args": args}
+
+
+def _slack_connection(unit: Unit) -> str:
+    return unit.notify["slack"]["connection"]
+
+
+def _per_service(unit: Unit) -> bool:
+    """Whether each PagerDuty service has its own Airflow connection (integration key)."""
+    return "{service}" in unit.notify["pagerduty"]["connection"]
+
+
+def _has_dst(tz_name: str) -> bool:
+    from datetime import datetime, timezone
+
+    from omlc.schedule.engine import zone
+
+    tz = zone(tz_name)
+    offsets = {datetime(2024, m, 1, tzinfo=timezone.utc).astimezone(tz).utcoffset() for m in range(1, 13)}
+    return len(offsets) > 1
