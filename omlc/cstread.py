@@ -2,8 +2,9 @@
 facts, locate nodes, read literal values. Nothing is executed and no engine is imported.
 
 A generated file is mostly the embedded runtime; a reader asks for the top-level
-statements it needs (``wanted``), which libcst parses one by one with position metadata,
-so reading back costs the size of those statements, not of the file.
+statements it needs (``wanted``), which libcst parses together (one parse, one position
+pass) with position metadata, so reading back costs the size of those statements, not of
+the file.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ class Source:
 
     def __init__(self, text: str, path: str, wanted: Callable[[ast.stmt], bool], target: str) -> None:
         import libcst as cst
-        from libcst.metadata import MetadataWrapper, PositionProvider
 
         self.path = path
         self.target = target
         self.error: Diagnostic | None = None
         self.statements: list = []  # libcst statements, in file order
         self.literals: dict[str, tuple[Any, Span]] = {}  # NAME = <literal> at the top level
-        self._parts: list[tuple[Any, int]] = []
+        self._positions: Any = {}
+        self._starts: list[tuple[int, int]] = []  # (first line in the parsed text, first line in the file)
         try:
             tree = ast.parse(text)
         except SyntaxError as exc:
@@ -37,6 +38,8 @@ class Source:
                               Span(path, exc.lineno or 1, max(exc.offset or 1, 1)))
             return
         lines = text.splitlines(keepends=True)
+        chunks: list[str] = []
+        parsed_lines, last_end = 0, 0
         for node in tree.body:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
                     and node.targets[0].id.startswith("OMLC_"):
@@ -48,18 +51,33 @@ class Source:
                                                                   node.value.end_lineno, node.value.end_col_offset + 1))
             if wanted(node):
                 start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-                wrapper = MetadataWrapper(cst.parse_module("".join(lines[start - 1:node.end_lineno])),
-                                          unsafe_skip_copy=True)
-                self._parts.append((wrapper.resolve(PositionProvider), start - 1))
-                self.statements.append(wrapper.module.body[0])
+                if start <= last_end:  # shares a line with the previous wanted statement (a; b)
+                    continue
+                chunk = "".join(lines[start - 1:node.end_lineno])
+                if not chunk.endswith("\n"):
+                    chunk += "\n"
+                self._starts.append((parsed_lines + 1, start))
+                chunks.append(chunk)
+                parsed_lines += node.end_lineno - start + 1
+                last_end = node.end_lineno
+        if chunks:  # one parse of all wanted statements: positions map back by each one's first line
+            module = cst.parse_module("".join(chunks))
+            self._positions = _positions(module)
+            self.statements = list(module.body)
+
+    def _line(self, line: int) -> int:
+        import bisect
+
+        i = bisect.bisect_right(self._starts, (line, float("inf"))) - 1
+        parsed, original = self._starts[max(i, 0)]
+        return line - parsed + original
 
     def span(self, node) -> Span:
-        for positions, before in self._parts:
-            pos = positions.get(node)
-            if pos is not None:
-                return Span(self.path, pos.start.line + before, pos.start.column + 1, pos.end.line + before,
-                            pos.end.column + 1)
-        return Span(self.path, 1, 1)
+        pos = self._positions.get(node)
+        if pos is None:
+            return Span(self.path, 1, 1)
+        return Span(self.path, self._line(pos.start.line), pos.start.column + 1, self._line(pos.end.line),
+                    pos.end.column + 1)
 
     def unreadable(self, what: str, node) -> Diagnostic:
         import libcst as cst
@@ -67,6 +85,20 @@ class Source:
         code = " ".join(cst.Module(body=[]).code_for_node(node).split())
         return diag("OML702", f"[{self.target}] cannot read {what}: {code[:77] + '...' if len(code) > 80 else code}",
                     self.span(node))
+
+
+def _positions(module) -> Any:
+    """node -> CodeRange for every node of ``module``: libcst's PositionProvider, run
+    directly (one codegen pass). Through MetadataWrapper.resolve the same costs a second
+    full tree walk for batched providers, half of a read-back's time."""
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    try:
+        provider = PositionProvider()
+        provider._gen_impl(module)
+        return provider._computed
+    except (AttributeError, TypeError):  # a libcst without that internal: the public way
+        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
 
 
 def value(node) -> Any:
