@@ -176,6 +176,7 @@ def import_code(text: str, path: str, reader, dag_id: str | None = None) -> tupl
         return None, found, got.granularity
     facts = got.facts
     document = CommentedMap()
+    document.omlc_read = frozenset(facts)  # for update(): what the code carries
     document["oml_version"] = "0.2.0"
     document["name"] = facts["name"]
     if facts.get("description") is not None:
@@ -270,9 +271,12 @@ def update(existing: str, document, granularity: str) -> tuple[Any, bool]:
     yaml.preserve_quotes = True
     old = yaml.load(existing)
     before, after = facts(old_loaded.pipeline, granularity), facts(new_loaded.pipeline, granularity)
+    read = getattr(document, "omlc_read", None)  # the facts the reader read from the code
     for key in sorted(set(before) | set(after)):
         if before.get(key) == after.get(key):
             continue
+        if read is not None and key not in read and not key.startswith("steps"):
+            continue  # the code does not carry it (Dagster's concurrency): the OML's value stays
         if key == "schedule.interval" or key == "schedule.cron":
             _copy(document, old, ("schedule", "type"))
         if key in _UPDATE_PATHS:

@@ -92,9 +92,6 @@ def test_an_existing_oml_file_is_updated_in_place(tmp_path):
     assert "# Daily at 2 AM" in after  # the user's comments stay
 
 
-@pytest.mark.xfail(strict=True, reason="omlc.importer.update rewrites every fact that differs, also those the "
-                   "reader does not read: a Dagster module does not carry schedule.concurrency (it is in "
-                   "<name>.dagster.yaml), so importing it into the OML file deletes `concurrency: 1`")
 def test_updating_an_oml_file_keeps_what_the_code_does_not_carry(tmp_path):
     source = tmp_path / "daily_customer_sync.oml.yaml"
     shutil.copy(FIXTURES / source.name, source)
