@@ -285,3 +285,14 @@ def test_the_seed_reads_back_every_metadata_fact_at_its_line():
     assert "Asset('omlc://table/mysql.orders')" in line("metadata.lineage.upstream", 1)
     assert "Asset('omlc://pipeline/marketing_segments')" in line("metadata.lineage.downstream", 1)
     assert got.facts["airflow.deadline_reference"] == "DAGRUN_LOGICAL_DATE"
+
+
+def test_recipients_read_back_as_airflow_sends_them(tmp_path):
+    """`to=` edited into a list, or into addresses joined by , or ; (the SMTP hook splits
+    them): one email target per address."""
+    code = _code(_unit(tmp_path, EVERYTHING))
+    for edit in ("to='a@company.com; b@company.com'", "to=['a@company.com', 'b@company.com']",
+                 "to='a@company.com,b@company.com'"):
+        got = AirflowReader().read(code.replace("to='a@company.com'", edit), "dag.py")
+        assert got.facts["metadata.notifications.on_failure"][:2] == [["email", "a@company.com"],
+                                                                       ["email", "b@company.com"]]

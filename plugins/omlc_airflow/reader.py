@@ -125,6 +125,7 @@ class _Walk:
         self.spec_span: Span | None = None
         self.tasks: dict[str, dict] = {}  # variable -> {"id", "step", "span"}
         self.edges: list[tuple[str, str, Span]] = []
+        self.dag_span: Span | None = None
         self.checks: list[tuple[Any, Span]] = []  # each check task's test spec, where it is
         self.lineage: dict[str, list[tuple[list, Span]]] = {"inlets": [], "outlets": []}
 
@@ -312,8 +313,10 @@ class _Walk:
         """The [channel, target] pairs of one notifier's arguments (keyword -> node)."""
         node = kw.get(_TARGET_ARGUMENT[channel])
         raw = self.value(node) if node is not None else None
-        if channel == "email" and isinstance(raw, list) and all(isinstance(x, str) for x in raw):
-            found = [unescape_jinja(x) for x in raw]  # to=[...]: one target per address
+        if channel == "email" and isinstance(raw, (str, list)) and all(isinstance(x, str) for x in raw):
+            # to= one address, a list, or addresses separated by , or ; (Airflow's SmtpHook splits them)
+            found = [a.strip() for x in ([raw] if isinstance(raw, str) else raw)
+                     for a in re.split(r"[,;]", unescape_jinja(x)) if a.strip()]
         elif channel == "slack" and isinstance(raw, str) and _SLACK_CHANNEL.search(unescape_jinja(raw)):
             found = [_SLACK_CHANNEL.search(unescape_jinja(raw)).group(1)]
         elif channel != "slack" and isinstance(raw, str):
@@ -391,7 +394,7 @@ class _Walk:
         from omlc.lineage import PIPELINE
 
         put = self.rb.put
-        at = getattr(self, "dag_span", Span(self.rb.path, 1, 1))
+        at = self.dag_span or Span(self.rb.path, 1, 1)
         specs = []
         for raw, span in self.checks:
             try:
