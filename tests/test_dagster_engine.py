@@ -24,10 +24,12 @@ from omlc.schedule.cron import parse_cron
 from omlc.schedule.engine import CronSchedule
 from omlc.schedule.targets import MODELS, model_caveat
 from omlc.schedule.timetable import Timetable, retry_delays
+from omlc_dagster.reader import check_ids
 from omlc_dagster.target import DagsterTarget, dagster_name, dagster_schedule, dagster_tags
 from tests.engines.envs import pytest_engine_python, run_oracle
 from tests.engines.project import (
-    RUNNER, argv_params, assert_runner_sql, expected_window, extra_pipeline, read_records, recording_project,
+    RUNNER, argv_params, assert_runner_sql, expected_window, extra_pipeline, read_check_records, read_records,
+    recording_project,
 )
 
 pytestmark = pytest.mark.engines
@@ -114,6 +116,7 @@ def dagster(tmp_path_factory):
                          "ticks": ticks, "runs": runs}, timeout=900, python=python)
     answer["pipelines"] = project.pipelines()
     answer["records"] = read_records([r["recorder_out"] for r in runs])
+    answer["checks"] = read_check_records([r["recorder_out"] for r in runs])
     return answer
 
 
@@ -149,6 +152,9 @@ def test_jobs_and_schedules_equal_the_oml(dagster):
         delays = retry_delays(s.retry if s else None)
         for op in job["ops"].values():
             assert op["fire_time_default"] == ""
+            if "omlc/check" in op["tags"]:  # data checks are not retried
+                assert op["retry_policy"] is None, name
+                continue
             assert op["retry_policy"] == ({"max_retries": len(delays), "delay": delays[0], "backoff": None}
                                           if delays else None), name
         if s is None:
@@ -251,10 +257,15 @@ def test_end_to_end_runs_record_the_previewed_window_and_sql(dagster):
             fire = datetime.fromtimestamp(run["start_time"], U)
         else:
             fire = datetime.fromisoformat(tick)
-            assert set(run["run_config"]["ops"]) == {f"{dagster_name(name)}__run_pipeline"}
+            assert set(run["run_config"]["ops"]) == {f"{dagster_name(name)}__{op}"
+                                                     for op in ["run_pipeline", *check_ids(p)]}
         start, end = expected_window(p, fire)
         assert (record["env"]["OMLC_WINDOW_START"], record["env"]["OMLC_WINDOW_END"]) == (start, end), name
         assert argv_params(record["argv"]) == {"window_start": start, "window_end": end}
+        checked = [c for c in dagster["checks"][RUNS.index((name, tick, env))]]
+        assert len(checked) == len([c for c in check_ids(p) if not c.endswith("custom")]), name
+        for c in checked:  # the check command ran after the pipeline with the run's window
+            assert (c["env"]["OMLC_WINDOW_START"], c["env"]["OMLC_WINDOW_END"]) == (start, end), name
         assert record["env"]["OMLC_FIRE_TIME"] == fire.astimezone(tz).isoformat()
         assert record["env"]["OMLC_PIPELINE"] == name and record["env"]["OMLC_STEP_ID"] == ""
         assert record["argv"][record["argv"].index("--fire") + 1] == record["env"]["OMLC_FIRE_TIME"]
