@@ -211,6 +211,8 @@ def preview_cmd(
             typer.echo(f"  Window for {when}:")
             typer.echo(f"    Start: {run.window[0]}")
             typer.echo(f"    End:   {run.window[1]}")
+        if run.sla_deadline is not None:
+            typer.echo(f"  SLA deadline: {iso_local(run.sla_deadline, tz)} (sla {p.metadata.sla.to_text()})")
         for step_id, config in run.configs.items():
             typer.echo(f"  {step_id}:")
             for key, value in config.items():

@@ -79,3 +79,16 @@ def test_dry_run_simulation():
                            "--downtime", "2024-01-15T00:30Z/2024-01-15T02:30Z", "-f", "json").stdout)
     assert [x["note"] for x in q] == ["", "caught up after downtime", "caught up after downtime"]
     assert q[2]["queued"] == 60.0  # waits for the caught-up run before it (concurrency 1)
+
+
+def test_preview_shows_each_runs_sla_deadline(tmp_path):
+    seed = run_cli("schedule", "preview", SEED, "--date", "2024-01-15", "--format", "json")
+    assert seed.returncode == 0 and json.loads(seed.stdout)[0]["sla_deadline"] == "2024-01-15T06:00:00+00:00"
+    # a calendar-day SLA counts on the local clock: across the spring change it is 23 hours
+    path = tmp_path / "p.oml.yaml"
+    path.write_text('oml_version: "0.2.0"\nname: p\nschedule: {expression: "30 3 * * *", timezone: Europe/Prague}\n'
+                    'metadata: {sla: 1d}\nsteps: [{id: a, component: mysql.extractor, mode: read}]\n')
+    text = run_cli("schedule", "preview", str(path), "--date", "2024-03-30")
+    assert text.returncode == 0
+    assert "Run at 2024-03-30T03:30:00+01:00" in text.stdout
+    assert "SLA deadline: 2024-03-31T03:30:00+02:00 (sla 1d)" in text.stdout, text.stdout

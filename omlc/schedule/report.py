@@ -39,6 +39,7 @@ class PreviewRun:
     fire: datetime
     window: tuple[str, str] | None
     configs: dict[str, dict[str, Any]]  # step id -> rendered config
+    sla_deadline: datetime | None = None  # fire time + metadata.sla (calendar days on the local clock)
 
 
 def preview_day(pipeline, day: date, profile: str | None = None, overrides: dict | None = None) -> list[PreviewRun]:
@@ -56,8 +57,18 @@ def preview_day(pipeline, day: date, profile: str | None = None, overrides: dict
             if rendered:
                 config = render_window(config, *rendered)
             configs[step.id] = config
-        runs.append(PreviewRun(fire, rendered, configs))
+        runs.append(PreviewRun(fire, rendered, configs, sla_deadline(pipeline, fire, timetable.tz)))
     return runs
+
+
+def sla_deadline(pipeline, fire: datetime, tz) -> datetime | None:
+    """When a run fired at ``fire`` must have finished (metadata.sla after the fire time)."""
+    from omlc.runtime.window import omlc_shift
+
+    sla = pipeline.metadata.sla if pipeline.metadata is not None else None
+    if sla is None:
+        return None
+    return omlc_shift(fire, [sla.days, sla.seconds], tz).astimezone(tz)
 
 
 def render_window(value: Any, start: str, end: str) -> Any:
