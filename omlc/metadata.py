@@ -139,6 +139,8 @@ def metadata_facts(pipeline) -> dict[str, Any]:
     ``metadata.sla`` in seconds, ``metadata.tests`` as :func:`test_spec` dicts,
     ``metadata.notifications.<event>`` and ``metadata.lineage.<direction>`` as
     ``[channel, target]`` / ``[kind, name]`` pairs."""
+    from omlc.lineage import ref_parts
+
     md = pipeline.metadata
     window = pipeline.schedule.window if pipeline.schedule is not None else None
     last_step = pipeline.steps[-1].id if pipeline.steps else None
@@ -150,6 +152,6 @@ def metadata_facts(pipeline) -> dict[str, Any]:
                                                                                      else [])]
     lineage = md.lineage if md is not None else None
     for direction in ("upstream", "downstream"):
-        out[f"metadata.lineage.{direction}"] = [[r.kind, r.name] for r in (getattr(lineage, direction) if lineage
-                                                                           else [])]
+        out[f"metadata.lineage.{direction}"] = [list(ref_parts(r)) for r in (getattr(lineage, direction) if lineage
+                                                                              else [])]
     return out

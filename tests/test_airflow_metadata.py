@@ -242,9 +242,6 @@ def test_text_from_oml_is_literal_and_escaped_and_reads_back(tmp_path, granulari
     assert verify(unit.pipeline, AirflowReader(), code, "dag.py") == []
 
 
-@pytest.mark.xfail(strict=True, reason="omlc.metadata.metadata_facts keeps the spaces of a map-form reference "
-                   "({dataset: ' spaced '}), which means the stripped name (omlc.lineage.ref_parts, asset_uri): "
-                   "the code carries 'spaced', the fact says ' spaced '")
 def test_a_reference_with_spaces_reads_back_as_its_stripped_name(tmp_path):
     unit = _unit(tmp_path, 'oml_version: "0.2.0"\nname: p\nmetadata: {lineage: {downstream: [{dataset: " spaced "}]}}\n'
                            'steps: [{id: a, component: mysql.extractor, mode: read}]\n')
