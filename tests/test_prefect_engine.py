@@ -257,7 +257,7 @@ def test_deployments_carry_the_oml_schedule_concurrency_and_tags(prefect):
         tasks = module["tasks"]
         stepped = name.startswith("steps_")
         expected = {f"step_{x.id}" for x in p.steps} if stepped else {"run_pipeline"}
-        metadata_tasks = {"omlc_lineage_pipeline"} | ({"omlc_check"} if md and md.tests else set()) | (
+        metadata_tasks = {"omlc_lineage_pipeline"} | (  # check tasks are made when the run needs them
             {"omlc_lineage_downstream"} if md and md.lineage and md.lineage.downstream else set())
         assert set(tasks) == (expected | {"omlc_task"} if stepped else expected) | metadata_tasks, name
         for var in expected:

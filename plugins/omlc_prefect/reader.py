@@ -103,7 +103,7 @@ class PrefectReader(Reader):
             if isinstance(stmt, cst.FunctionDef):
                 for deco in stmt.decorators:
                     call = deco.decorator
-                    if isinstance(call, cst.Call) and dotted(call.func) == "task" and stmt.name.value != "omlc_check":
+                    if isinstance(call, cst.Call) and dotted(call.func) == "task":
                         self._task(rb, source, call)
                     elif isinstance(call, cst.Call) and dotted(call.func) == "materialize":
                         lineage[stmt.name.value] = call

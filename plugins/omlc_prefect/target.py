@@ -17,7 +17,9 @@ already declares; the module's ``deployment`` object can still go to a work pool
 ``prefect.deploy(deployment, work_pool_name=...)``.
 
 ``metadata`` (omlc.metadata plans it): data tests are ``omlc_check`` tasks submitted after
-the pipeline's tasks; notifications are flow state hooks calling the embedded
+the pipeline's tasks (made at run time, one per test, as each needs its own name anyway;
+a module-level Task costs about a millisecond of import, while the lineage tasks stay
+module-level so their assets can be read off the module); notifications are flow state hooks calling the embedded
 ``omlc_notify`` (the module names only environment variables); ``metadata.sla`` is an
 ``omlc_sla_watchdog`` timer the flow starts for fire time + sla and cancels when the run
 ends. Why a watchdog and not a Prefect automation: OSS automations can notify only through
