@@ -44,19 +44,16 @@ class Check:
     script: str | None = None  # custom: the script's path relative to the generated code's folder
 
 
-def checks(pipeline, project, code_folder: str) -> list[Check]:
-    """The checks of ``pipeline``'s data tests, for code written to ``code_folder``."""
-    from omlc.project import CHECK_PLACEHOLDERS, RunnerCommand
-
+def check_ids(pipeline) -> list[str]:
+    """The task name of each data test, in order: ``check_<type>``, or
+    ``check_<n>_<type>`` when a type repeats or the name is a step's; never a step id."""
     md = pipeline.metadata
     tests = md.tests if md is not None else []
     taken = {s.id for s in pipeline.steps}
     counts: dict[str, int] = {}
     for test in tests:
         counts[test.type] = counts.get(test.type, 0) + 1
-    window = pipeline.schedule.window if pipeline.schedule is not None else None
-    last_step = pipeline.steps[-1].id if pipeline.steps else None
-    found = []
+    ids = []
     for index, test in enumerate(tests, 1):
         name = f"check_{test.type}"
         if counts[test.type] > 1 or name in taken:
@@ -64,6 +61,20 @@ def checks(pipeline, project, code_folder: str) -> list[Check]:
         while name in taken:
             name = "_" + name
         taken.add(name)
+        ids.append(name)
+    return ids
+
+
+def checks(pipeline, project, code_folder: str) -> list[Check]:
+    """The checks of ``pipeline``'s data tests, for code written to ``code_folder``."""
+    from omlc.project import CHECK_PLACEHOLDERS, RunnerCommand
+
+    md = pipeline.metadata
+    tests = md.tests if md is not None else []
+    window = pipeline.schedule.window if pipeline.schedule is not None else None
+    last_step = pipeline.steps[-1].id if pipeline.steps else None
+    found = []
+    for index, (name, test) in enumerate(zip(check_ids(pipeline), tests), 1):
         spec = test_spec(test, window, last_step)
         script = None
         if test.type == "custom":
@@ -119,6 +130,21 @@ def notices(pipeline) -> dict[str, list[Notice]]:
         if got:
             out[event] = got
     return out
+
+
+def runtime_notices(pipeline, settings: dict) -> tuple[list, dict]:
+    """What the standard-library notification runtime (:mod:`omlc.runtime.notify`) of
+    Prefect and Dagster code needs: ``[(event, [[channel, target], ...]), ...]`` for each
+    event that has someone to tell, and for each channel used the project's settings that
+    name environment variables (``settings``: :attr:`omlc.targets.Unit.notify`)."""
+    from omlc.project import NOTIFY_DEFAULTS
+
+    notes = notices(pipeline)
+    events = [(event, [[n.channel, n.target] for n in found]) for event, found in notes.items()]
+    channels = sorted({n.channel for found in notes.values() for n in found})
+    env = {c: {k: v for k, v in (settings.get(c) or NOTIFY_DEFAULTS[c]).items() if k.endswith("_env")}
+           for c in channels}
+    return events, env
 
 
 def service_name(template: str, service: str, env: bool) -> str:

@@ -86,20 +86,6 @@ def op_order(pipeline) -> list[str]:
     return list(done)
 
 
-def check_ids(pipeline) -> list[str]:
-    """The ids of the data checks (their ops are ``<job>__<id>``), as omlc.metadata names them."""
-    from omlc.metadata import checks
-
-    class _Project:  # the check command does not change the ids
-        @staticmethod
-        def check():
-            from omlc.project import CHECK_PLACEHOLDERS, RunnerCommand
-
-            return RunnerCommand("true", CHECK_PLACEHOLDERS)
-
-    return [c.id for c in checks(pipeline, _Project(), ".")]
-
-
 class DagsterReader(Reader):
     name = "dagster"
     oml_paths = {
@@ -113,11 +99,10 @@ class DagsterReader(Reader):
     }
 
     def expected(self, pipeline, granularity: str) -> dict[str, Any]:
+        from omlc.metadata import check_ids, metadata_facts
         from omlc.schedule.timetable import retry_delays
         from omlc.targets import step_names
         from omlc_dagster.target import PIPELINE_OP, dagster_name, dagster_schedule
-
-        from omlc.metadata import metadata_facts
 
         found = facts(pipeline, granularity)
         found.update(metadata_facts(pipeline))

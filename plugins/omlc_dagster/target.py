@@ -354,8 +354,7 @@ class DagsterTarget(Target):
 
     def values(self, unit: Unit) -> dict:
         """Everything the templates need; code fragments are built from literals only."""
-        from omlc.metadata import EVENTS, SEVERITY, notices, sla_seconds
-        from omlc.project import NOTIFY_DEFAULTS
+        from omlc.metadata import SEVERITY, runtime_notices, sla_seconds
         from omlc.schedule.timetable import Timetable, retry_delays
 
         p = unit.pipeline
@@ -371,11 +370,7 @@ class DagsterTarget(Target):
                   for i, c in enumerate(unit.checks)]
         upstream_of = {up for op in ops for up in op["ups"]}
         leaves = [op["var"] for op in ops if op["var"] not in upstream_of]
-        notes = notices(p)
-        events = [(event, [[n.channel, n.target] for n in notes[event]]) for event in EVENTS if event in notes]
-        channels = sorted({n.channel for found in notes.values() for n in found})
-        notify = {c: {k: v for k, v in (unit.notify.get(c) or NOTIFY_DEFAULTS[c]).items() if k.endswith("_env")}
-                  for c in channels}
+        events, notify = runtime_notices(p, unit.notify)
         return {
             "title": self.title,
             "source_name": p.name,

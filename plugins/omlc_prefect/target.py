@@ -280,8 +280,7 @@ class PrefectTarget(Target):
 
     def values(self, unit: Unit) -> dict:
         """Everything the template needs; code fragments are built from literals only."""
-        from omlc.metadata import EVENTS, SEVERITY, notices, sla_seconds
-        from omlc.project import NOTIFY_DEFAULTS
+        from omlc.metadata import SEVERITY, runtime_notices, sla_seconds
         from omlc.schedule.engine import canonical
         from omlc.schedule.timetable import Timetable, retry_delays
 
@@ -309,11 +308,7 @@ class PrefectTarget(Target):
         upstream_of = {up for ups in needs.values() for up in ups}
         leaves = [t["var"] for t in tasks if t["var"] not in upstream_of]
         sla = sla_seconds(p)
-        notes = notices(p)
-        events = [(event, [[n.channel, n.target] for n in notes[event]]) for event in EVENTS if event in notes]
-        channels = sorted({n.channel for found in notes.values() for n in found})
-        notify = {c: {k: v for k, v in (unit.notify.get(c) or NOTIFY_DEFAULTS[c]).items() if k.endswith("_env")}
-                  for c in channels}
+        events, notify = runtime_notices(p, unit.notify)
         return {
             "title": self.title,
             "flow_name": p.name,
