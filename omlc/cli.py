@@ -13,7 +13,8 @@ from typing import List, Optional
 
 import typer
 
-from omlc.cli_common import Granularity, OutputFormat, chosen_targets, emit_report, parse_params, warn_plugin_problems
+from omlc.cli_common import (Granularity, OutputFormat, chosen_targets, emit_report, parse_params,
+                              warn_plugin_problems, write_output)
 
 app = typer.Typer(
     name="omlc",
@@ -150,18 +151,7 @@ def import_cmd(
         except (OSError, UnicodeDecodeError) as exc:
             typer.echo(f"omlc: cannot read {output}: {getattr(exc, 'strerror', None) or exc}", err=True)
             raise typer.Exit(2) from None
-    result = dump(document, existing, granularity)
-    if output is None:
-        typer.echo(result, nl=False)
-        raise typer.Exit(code)
-    from omlc.files import write_atomic
-
-    try:
-        write_atomic(output, result)
-    except OSError as exc:
-        typer.echo(f"omlc: cannot write {output}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"wrote {output}", err=True)
+    write_output(dump(document, existing, granularity), output)
     raise typer.Exit(code)
 
 
@@ -172,17 +162,7 @@ def schema(
     """Print the JSON Schema of OML (for editors: yaml-language-server, VS Code, JetBrains)."""
     from omlc.schema import schema_json
 
-    text = schema_json()
-    if output:
-        from omlc.files import write_atomic
-
-        try:
-            write_atomic(output, text)
-        except OSError as exc:
-            typer.echo(f"omlc: cannot write {output}: {exc.strerror or exc}", err=True)
-            raise typer.Exit(2) from None
-    else:
-        typer.echo(text, nl=False)
+    write_output(schema_json(), output or None, announce=False)
 
 
 @app.command()

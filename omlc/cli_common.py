@@ -30,6 +30,23 @@ def parse_params(values: list[str] | None) -> dict[str, str]:
     return params
 
 
+def write_output(text: str, output: str | None, announce: bool = True) -> None:
+    """``text`` to stdout, or atomically to the file ``output`` (then ``wrote FILE`` on
+    stderr when ``announce``); a file that cannot be written is exit code 2."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from omlc.files import write_atomic
+
+    try:
+        write_atomic(output, text)
+    except OSError as exc:
+        typer.echo(f"omlc: cannot write {output}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    if announce:
+        typer.echo(f"wrote {output}", err=True)
+
+
 def use_color() -> bool:
     if os.environ.get("NO_COLOR"):
         return False

@@ -30,7 +30,7 @@ def lineage_cmd(
 ) -> None:
     """Draw the lineage of pipelines: pipelines, tables, dashboards... as nodes, each
     pipeline with its schedule; edges from metadata.lineage upstream/downstream."""
-    from omlc.cli_common import OutputFormat, emit_report, warn_plugin_problems
+    from omlc.cli_common import OutputFormat, emit_report, warn_plugin_problems, write_output
     from omlc.diagnostics import Severity
     from omlc.lineage import build_graph, to_dot, to_json, to_mermaid
     from omlc.validate import validate_paths
@@ -48,15 +48,5 @@ def lineage_cmd(
         text = render_html(graph)
     else:
         text = {LineageFormat.mermaid: to_mermaid, LineageFormat.dot: to_dot, LineageFormat.json: to_json}[fmt](graph)
-    if output is None:
-        typer.echo(text, nl=False)
-        raise typer.Exit(code)
-    from omlc.files import write_atomic
-
-    try:
-        write_atomic(output, text)
-    except OSError as exc:
-        typer.echo(f"omlc: cannot write {output}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"wrote {output}", err=True)
+    write_output(text, output)
     raise typer.Exit(code)
