@@ -8,8 +8,6 @@ What the modules do in real Dagster is tested in tests/test_dagster_engine.py.
 from __future__ import annotations
 
 import ast
-import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,19 +15,17 @@ import pytest
 from omlc.compile import compile_paths
 from omlc.metadata import metadata_facts
 from omlc.readback import verify
-from omlc.targets import INFORMATIONAL, REPORTED_FIELDS, fields_set
 from omlc.validate import load_file
 from omlc_dagster.reader import DagsterReader
 from omlc_dagster.target import DagsterTarget
+from tests.conftest import copy_pipeline
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pipelines"
 SEED = "daily_customer_sync.oml.yaml"  # sets every metadata field
-METADATA_FIELDS = [f for f in REPORTED_FIELDS if f.startswith("metadata.")]
 
 
 def _seed(folder: Path) -> Path:
-    shutil.copytree(FIXTURES / "tests", folder / "tests", dirs_exist_ok=True)
-    return Path(shutil.copy(FIXTURES / SEED, folder / SEED))
+    return copy_pipeline(FIXTURES / SEED, folder)
 
 
 def _compile(path: Path, granularity: str = "pipeline") -> tuple[str, object]:
@@ -52,33 +48,6 @@ def _pipeline(tmp_path: Path, metadata: str, steps: str | None = None) -> Path:
                     'size: 1h}}\n' + metadata + "\n"
                     + (steps or "steps: [{id: a, component: mysql.extractor, mode: read}]\n"), encoding="utf-8")
     return path
-
-
-def test_the_loss_report_matches_the_support_table_for_every_metadata_field(tmp_path):
-    target = DagsterTarget()
-    path = _seed(tmp_path)
-    _, result = _compile(path)
-    pipeline = load_file(str(path)).pipeline
-    reported = {}
-    for d in result.report.diagnostics:
-        m = re.match(r"\[dagster\] (metadata\.[a-z_.]+): (\w+):", d.message)
-        if m:
-            reported[m.group(1)] = (m.group(2), d.code)
-    codes = {"approximated": "OML601", "unsupported": "OML602", "emulated": "OML603"}
-    set_here = [f for f in fields_set(pipeline) if f.startswith("metadata.")]
-    assert set(set_here) == set(METADATA_FIELDS) - set(INFORMATIONAL)
-    for field in set_here:
-        row = target.support[field]
-        if row.status == "exact":
-            assert field not in reported, field
-        else:
-            assert reported[field] == (row.status, codes[row.status]), field
-    assert {f: target.support[f].status for f in set_here if f.startswith(("metadata.sla", "metadata.tests",
-                                                                             "metadata.lineage",
-                                                                             "metadata.notifications"))} == {
-        "metadata.sla": "emulated", "metadata.tests": "exact", "metadata.lineage.upstream": "exact",
-        "metadata.lineage.downstream": "exact", "metadata.notifications.on_failure": "exact",
-        "metadata.notifications.on_success": "exact", "metadata.notifications.on_sla_breach": "emulated"}
 
 
 @pytest.mark.parametrize("granularity", ["pipeline", "step"])

@@ -5,7 +5,6 @@ updated in place, and what cannot be read is a located finding."""
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from omlc_dagster.reader import DagsterReader
 from omlc_dagster.target import DagsterTarget
 from omlc_prefect.reader import PrefectReader
 from omlc_prefect.target import PrefectTarget
-from tests.conftest import run_cli
+from tests.conftest import copy_pipeline, run_cli
 
 # every target with a reader: OML -> code -> OML keeps every fact
 READ_BACK = [pytest.param(AirflowTarget(), AirflowReader(), id="airflow"),
@@ -74,9 +73,7 @@ def test_every_fixture_round_trips(tmp_path, granularity, target, reader):
 
 
 def test_an_existing_oml_file_is_updated_in_place(tmp_path):
-    source = tmp_path / "daily_customer_sync.oml.yaml"
-    shutil.copy(FIXTURES / source.name, source)
-    shutil.copytree(FIXTURES / "tests", tmp_path / "tests")  # the custom test script it names
+    source = copy_pipeline(FIXTURES / "daily_customer_sync.oml.yaml", tmp_path)  # with its custom test script
     out = tmp_path / "dags"
     assert compile_paths([str(source)], [AirflowTarget()], out=str(out)).exit_code() == 0
     dag = out / "daily_customer_sync.py"
@@ -93,9 +90,7 @@ def test_an_existing_oml_file_is_updated_in_place(tmp_path):
 
 
 def test_updating_an_oml_file_keeps_what_the_code_does_not_carry(tmp_path):
-    source = tmp_path / "daily_customer_sync.oml.yaml"
-    shutil.copy(FIXTURES / source.name, source)
-    shutil.copytree(FIXTURES / "tests", tmp_path / "tests")  # the custom test script it names
+    source = copy_pipeline(FIXTURES / "daily_customer_sync.oml.yaml", tmp_path)  # with its custom test script
     out = tmp_path / "jobs"
     assert compile_paths([str(source)], [DagsterTarget()], out=str(out)).exit_code() == 0
     before = source.read_text(encoding="utf-8")
@@ -209,9 +204,7 @@ def test_hand_edited_airflow_metadata_is_imported(tmp_path):
     hold the metadata facts until every reader reads them)."""
     from omlc.metadata import metadata_facts
 
-    source = tmp_path / "daily_customer_sync.oml.yaml"
-    shutil.copy(FIXTURES / source.name, source)
-    shutil.copytree(FIXTURES / "tests", tmp_path / "tests")
+    source = copy_pipeline(FIXTURES / "daily_customer_sync.oml.yaml", tmp_path)  # with its custom test script
     out = tmp_path / "dags"
     assert compile_paths([str(source)], [AirflowTarget()], out=str(out)).exit_code() == 0
     dag = out / "daily_customer_sync.py"

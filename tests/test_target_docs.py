@@ -4,9 +4,15 @@ source) and intro; regenerate with
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+
+from omlc.compile import compile_paths
+from omlc.targets import INFORMATIONAL, REPORTED_FIELDS, fields_set
+from omlc.validate import load_file
+from tests.conftest import copy_pipeline
 
 from omlc_airflow.target import AirflowTarget
 from omlc_dagster.target import DagsterTarget
@@ -21,3 +27,33 @@ def test_the_docs_page_is_the_support_table(target):
     assert page.read_text(encoding="utf-8") == target.docs_page(), \
         "regenerate: python -c 'from omlc.targets import write_docs_pages; write_docs_pages()'"
     assert "| OML field | status | how |" in page.read_text(encoding="utf-8")
+
+
+# the statuses of the metadata rows (each target's choice; its docs page says why)
+EMULATED_SLA = {"metadata.sla": "emulated", "metadata.tests": "exact", "metadata.lineage.upstream": "exact",
+                "metadata.lineage.downstream": "exact", "metadata.notifications.on_failure": "exact",
+                "metadata.notifications.on_success": "exact", "metadata.notifications.on_sla_breach": "emulated"}
+
+
+@pytest.mark.parametrize("target", [PrefectTarget(), DagsterTarget()], ids=lambda t: t.name)
+def test_the_loss_report_of_every_metadata_field_is_the_support_table(tmp_path, target):
+    """The seed sets every metadata field that acts; each is in the loss report exactly
+    as its row says (Airflow's rows depend on the values: tests/test_airflow_metadata.py)."""
+    path = copy_pipeline(ROOT / "fixtures" / "pipelines" / "daily_customer_sync.oml.yaml", tmp_path)
+    result = compile_paths([str(path)], [target], write=False)
+    assert result.exit_code() == 0, [str(d) for d in result.report.diagnostics]
+    reported = {}
+    for d in result.report.diagnostics:
+        m = re.match(rf"\[{target.name}\] (metadata\.[a-z_.]+): (\w+):", d.message)
+        if m:
+            reported[m.group(1)] = (m.group(2), d.code)
+    codes = {"approximated": "OML601", "unsupported": "OML602", "emulated": "OML603"}
+    set_here = [f for f in fields_set(load_file(str(path)).pipeline) if f.startswith("metadata.")]
+    assert set(set_here) == {f for f in REPORTED_FIELDS if f.startswith("metadata.")} - set(INFORMATIONAL)
+    for field in set_here:
+        row = target.support[field]
+        if row.status == "exact":
+            assert field not in reported, field
+        else:
+            assert reported[field] == (row.status, codes[row.status]), field
+    assert {f: target.support[f].status for f in EMULATED_SLA} == EMULATED_SLA

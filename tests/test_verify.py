@@ -5,7 +5,6 @@ drift at its line."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from omlc_dagster.reader import DagsterReader
 from omlc_dagster.target import DagsterTarget
 from omlc_prefect.reader import PrefectReader
 from omlc_prefect.target import PrefectTarget
-from tests.conftest import run_cli
+from tests.conftest import copy_pipeline, run_cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pipelines"
 INTERVAL = '''oml_version: "0.2.0"
@@ -51,8 +50,7 @@ def _all_pipelines(tmp_path: Path) -> list[Path]:
 
 def _copy_fixture(name: str, folder: Path) -> Path:
     """A fixture pipeline in ``folder``, with the files it names (its custom test scripts)."""
-    shutil.copytree(FIXTURES / "tests", folder / "tests", dirs_exist_ok=True)
-    return Path(shutil.copy(FIXTURES / name, folder / name))
+    return copy_pipeline(FIXTURES / name, folder)
 
 
 @pytest.mark.parametrize("target,reader", READERS)
@@ -86,24 +84,41 @@ EDITS = [
 ]
 
 
-def _edit_and_verify(tmp_path, target, pattern: str, replacement: str, fact: str, drifts: int) -> None:
-    """Compile the seed pipeline (step granularity), make one hand edit, and check that
-    ``omlc verify --generated`` reports ``fact`` at the edited line (and ``drifts`` drifts)."""
+def _hand_edit(tmp_path, target, pattern: str, replacement: str, count: int = 0):
+    """Compile the seed pipeline (step granularity) for ``target``, replace ``pattern``
+    (``count`` times; 0: every match, which must be one) and run ``omlc verify --generated``
+    on the edited file. Returns the file, the edited line and the run."""
     source = _copy_fixture("daily_customer_sync.oml.yaml", tmp_path)
-    result = compile_paths([str(source)], [target], write=False, granularity="step")
-    code = result.outputs[(str(source), target.name)]["daily_customer_sync.py"]
-    edited, count = re.subn(pattern, replacement, code, flags=re.M)
-    assert count == 1, pattern
+    _, code = _compiled(source, "step", target)
+    edited, found = re.subn(pattern, replacement, code, count=count, flags=re.M)
+    assert found == 1, pattern
     line = next(i for i, (a, b) in enumerate(zip(code.splitlines(), edited.splitlines()), 1) if a != b)
     generated = tmp_path / "daily_customer_sync.py"
     generated.write_text(edited, encoding="utf-8")
     run = run_cli("verify", str(source), "--target", target.name, "--generated", str(generated),
                   env={"OMLC_PLUGINS": target.name})
+    return generated, line, run
+
+
+def _edit_and_verify(tmp_path, target, pattern: str, replacement: str, fact: str, drifts: int) -> None:
+    """One hand edit (:func:`_hand_edit`) is reported as drift of ``fact`` at the edited
+    line (and ``drifts`` drifts in all)."""
+    generated, line, run = _hand_edit(tmp_path, target, pattern, replacement)
     assert run.returncode == 1, run.stdout + run.stderr
     drift = [ln for ln in run.stdout.splitlines() if "error OML701" in ln]
     assert len(drift) == drifts, run.stdout
     assert any(f"] {fact}: the code at {generated}:{line}:" in d for d in drift), drift
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def _unreadable_at(tmp_path, target, pattern: str, replacement: str, message: str, line: int | None = None) -> None:
+    """One hand edit (the first match of ``pattern``) the reader cannot read: a located
+    OML702 with ``message``, at the edited line (or at ``line``)."""
+    generated, edited_line, run = _hand_edit(tmp_path, target, pattern, replacement, count=1)
+    assert run.returncode == 1 and "OML702" in run.stdout and message in run.stdout, run.stdout
+    found = next(ln for ln in run.stdout.splitlines() if "OML702" in ln)
+    assert found.startswith(f"{generated}:{line or edited_line}:"), (found, edited_line)
+    assert "Traceback" not in run.stderr
 
 
 @pytest.mark.parametrize("what,pattern,replacement,fact", EDITS, ids=[e[0] for e in EDITS])
@@ -197,19 +212,8 @@ def test_a_hand_edit_of_a_dagster_job_is_drift_at_its_line(tmp_path, what, patte
     (r"^OMLC_TIMEOUT = 3600", "OMLC_TIMEOUT = 60 * 60", "cannot read OMLC_TIMEOUT"),
 ])
 def test_unreadable_dagster_code_is_a_located_diagnostic(tmp_path, pattern, replacement, message):
-    source = _copy_fixture("daily_customer_sync.oml.yaml", tmp_path)
-    _, code = _compiled(source, "step", DagsterTarget())
-    edited, count = re.subn(pattern, replacement, code, count=1, flags=re.M)
-    assert count == 1, pattern
-    line = next(i for i, (a, b) in enumerate(zip(code.splitlines(), edited.splitlines()), 1) if a != b)
-    generated = tmp_path / "daily_customer_sync.py"
-    generated.write_text(edited, encoding="utf-8")
-    run = run_cli("verify", str(source), "--target", "dagster", "--generated", str(generated),
-                  env={"OMLC_PLUGINS": "dagster"})
-    assert run.returncode == 1 and "OML702" in run.stdout and message in run.stdout, run.stdout
-    found = next(ln for ln in run.stdout.splitlines() if "OML702" in ln)
-    assert found.startswith(f"{generated}:{line}:" if message != "no @dg.job(...) function" else f"{generated}:1:")
-    assert "Traceback" not in run.stderr
+    _unreadable_at(tmp_path, DagsterTarget(), pattern, replacement, message,
+                   1 if message == "no @dg.job(...) function" else None)
 
 
 # Airflow: hand edits of what metadata becomes (notifiers, deadline, checks, assets); a list
@@ -246,19 +250,7 @@ def test_a_hand_edit_of_airflow_metadata_is_drift_at_its_line(tmp_path, what, pa
     (r'"type": "schema"\}', '"type": "schema"', "cannot read OMLC_TEST_SPEC"),
 ])
 def test_unreadable_airflow_metadata_is_a_located_diagnostic(tmp_path, pattern, replacement, message):
-    source = _copy_fixture("daily_customer_sync.oml.yaml", tmp_path)
-    _, code = _compiled(source, "step")
-    edited, count = re.subn(pattern, replacement, code, count=1, flags=re.M)
-    assert count == 1, pattern
-    line = next(i for i, (a, b) in enumerate(zip(code.splitlines(), edited.splitlines()), 1) if a != b)
-    generated = tmp_path / "daily_customer_sync.py"
-    generated.write_text(edited, encoding="utf-8")
-    run = run_cli("verify", str(source), "--target", "airflow", "--generated", str(generated),
-                  env={"OMLC_PLUGINS": "airflow"})
-    assert run.returncode == 1 and "OML702" in run.stdout and message in run.stdout, run.stdout
-    found = next(ln for ln in run.stdout.splitlines() if "OML702" in ln)
-    assert found.startswith(f"{generated}:{line}:"), (found, line)
-    assert "Traceback" not in run.stderr
+    _unreadable_at(tmp_path, AirflowTarget(), pattern, replacement, message)
 
 
 # Dagster: hand edits of what metadata becomes (sensor targets, the SLA, check specs, asset
