@@ -2,9 +2,9 @@
 facts, locate nodes, read literal values. Nothing is executed and no engine is imported.
 
 A generated file is mostly the embedded runtime; a reader asks for the top-level
-statements it needs (``wanted``), which libcst parses together (one parse, one position
-pass) with position metadata, so reading back costs the size of those statements, not of
-the file.
+statements it needs (``wanted``; :data:`HEAD` for a function whose body it does not
+read), which libcst parses together (one parse, one position pass), so reading back costs
+the size of those statements, not of the file.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from typing import Any, Callable
 from omlc.diagnostics import Diagnostic, Span, diag
 
 UNREADABLE = object()  # a value that is not a literal
+HEAD = "head"  # ``wanted`` returns it for a function whose decorators and signature are enough
 _DURATION_UNITS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 
 
 class Source:
     """The wanted top-level statements of one file, parsed by libcst with their positions."""
 
-    def __init__(self, text: str, path: str, wanted: Callable[[ast.stmt], bool], target: str) -> None:
+    def __init__(self, text: str, path: str, wanted: Callable[[ast.stmt], bool | str], target: str) -> None:
         import libcst as cst
 
         self.path = path
@@ -49,16 +50,24 @@ class Source:
                     value = UNREADABLE
                 self.literals[node.targets[0].id] = (value, Span(path, node.value.lineno, node.value.col_offset + 1,
                                                                   node.value.end_lineno, node.value.end_col_offset + 1))
-            if wanted(node):
+            want = wanted(node)
+            if want:
                 start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
                 if start <= last_end:  # shares a line with the previous wanted statement (a; b)
                     continue
-                chunk = "".join(lines[start - 1:node.end_lineno])
-                if not chunk.endswith("\n"):
-                    chunk += "\n"
+                end = node.end_lineno
+                body = getattr(node, "body", None)
+                if want == HEAD and isinstance(node, ast.FunctionDef) and body[0].lineno > node.lineno:
+                    # decorators and signature only: the body becomes `...` on the line after
+                    chunk = "".join(lines[start - 1:body[0].lineno - 1]) + " " * body[0].col_offset + "...\n"
+                    end = body[0].lineno  # lines of the chunk: start .. the stub's line
+                else:
+                    chunk = "".join(lines[start - 1:end])
+                    if not chunk.endswith("\n"):
+                        chunk += "\n"
                 self._starts.append((parsed_lines + 1, start))
                 chunks.append(chunk)
-                parsed_lines += node.end_lineno - start + 1
+                parsed_lines += end - start + 1
                 last_end = node.end_lineno
         if chunks:  # one parse of all wanted statements: positions map back by each one's first line
             module = cst.parse_module("".join(chunks))
@@ -145,6 +154,39 @@ def value(node) -> Any:
             out[key] = item
         return out
     return UNREADABLE
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_LAYOUT = ("whitespace", "lpar", "rpar", "comma", "semicolon", "header", "footer", "leading_lines", "lines_after")
+
+
+def method_calls(node, method: str) -> list:
+    """Every ``<expr>.<method>(...)`` call inside ``node``, in source order. A direct walk
+    over the nodes' fields (layout fields skipped: they hold no code): libcst's visitor
+    machinery costs ten times as much, a large part of a read-back."""
+    import dataclasses
+
+    import libcst as cst
+
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) \
+                and current.func.attr.value == method:
+            found.append(current)
+        names = _CHILD_FIELDS.get(type(current))
+        if names is None:
+            names = _CHILD_FIELDS[type(current)] = tuple(
+                f.name for f in dataclasses.fields(current) if not f.name.startswith(_LAYOUT))
+        children = []
+        for name in names:
+            child = getattr(current, name)
+            if isinstance(child, cst.CSTNode):
+                children.append(child)
+            elif isinstance(child, (list, tuple)):
+                children.extend(c for c in child if isinstance(c, cst.CSTNode))
+        stack.extend(reversed(children))
+    return found
 
 
 def keywords(call) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import ast
 import json
 from typing import Any
 
-from omlc.cstread import Source, assigned_name, dotted, keywords, positional, split_tags, value
+from omlc.cstread import HEAD, Source, assigned_name, dotted, keywords, method_calls, positional, split_tags, value
 from omlc.diagnostics import Span, diag
 from omlc.readback import Reader, Readback, facts
 
@@ -28,10 +28,10 @@ HOOKS = {"on_failure": ("on_failure", "omlc_on_failure"), "on_success": ("on_com
 EVENTS = ("on_failure", "on_success", "on_sla_breach")
 
 
-def _wanted(node) -> bool:
-    if isinstance(node, ast.FunctionDef):
-        return any(isinstance(d, ast.Call) and getattr(d.func, "id", "") in ("flow", "task", "materialize")
-                   for d in node.decorator_list)
+def _wanted(node) -> bool | str:
+    if isinstance(node, ast.FunctionDef):  # the flow's body has the task graph; the others, their decorators
+        names = {getattr(d.func, "id", "") for d in node.decorator_list if isinstance(d, ast.Call)}
+        return True if "flow" in names else HEAD if names & {"task", "materialize"} else False
     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute):
         return node.value.func.attr in ("to_deployment", "with_options")
     if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -109,7 +109,7 @@ class PrefectReader(Reader):
                         lineage[stmt.name.value] = call
                     elif isinstance(call, cst.Call) and dotted(call.func) == "flow":
                         flow = call
-                        for node in _submits(stmt):
+                        for node in method_calls(stmt, "submit"):
                             var = dotted(node.func.value)
                             kw = keywords(node)
                             ups = [dotted(e.value) for e in kw["wait_for"].elements] if "wait_for" in kw else []
@@ -263,20 +263,3 @@ class PrefectReader(Reader):
         if "interval" in spec:
             rb.put("schedule.interval", spec["interval"], spec_span)
             rb.put("schedule.timezone", spec.get("timezone"), spec_span)
-
-
-def _submits(function) -> list:
-    """The ``<step>.submit(...)`` calls in a flow function, in order."""
-    import libcst as cst
-
-    found = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Call(self, node) -> None:
-            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "submit":
-                found.append(node)
-
-    function.visit(Visitor())
-    return found
-
-
