@@ -20,11 +20,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from omlc.compile import compile_paths
+from omlc.metadata import check_ids
 from omlc.schedule.cron import parse_cron
 from omlc.schedule.engine import CronSchedule
 from omlc.schedule.targets import MODELS, model_caveat
 from omlc.schedule.timetable import Timetable, retry_delays
-from omlc_dagster.reader import check_ids
 from omlc_dagster.target import DagsterTarget, dagster_name, dagster_schedule, dagster_tags
 from tests.engines.envs import pytest_engine_python, run_oracle
 from tests.engines.project import (
