@@ -4,7 +4,8 @@
 
 1. Read-back time per generated file of each target with a reader (Airflow DAG, Prefect
    flow, Dagster job; libcst parse + facts, in process, after one warm-up read), over the
-   N pipelines of the benchmark corpus (benchmarks/corpus.py).
+   N pipelines of the benchmark corpus (benchmarks/corpus.py): the mean of the median of
+   three passes, and the 95th percentile of the single reads.
 2. `omlc compile --check` over the N pipelines, cold: a fresh `omlc` process each time, as
    pre-commit runs it (median of 5), with the DAGs up to date.
 Prints a table. Targets (issue 6): <= 20 ms per file; the check of 100 pipelines <= 3 s.
@@ -56,10 +57,16 @@ def main() -> None:
             files = sorted((work / folder).glob("*.py"))
             texts = [(str(f), f.read_text(encoding="utf-8")) for f in files]
             reader.read(texts[0][1], texts[0][0])  # warm-up: libcst's parser tables
-            t0 = time.perf_counter()
-            for path, text in texts:
-                assert not reader.read(text, path).diagnostics
-            per_file[label] = (time.perf_counter() - t0) / len(texts)
+            means, each = [], []
+            for _ in range(3):  # passes over the files: the median pass's mean, and the p95 of single reads
+                t0 = time.perf_counter()
+                for path, text in texts:
+                    t1 = time.perf_counter()
+                    assert not reader.read(text, path).diagnostics
+                    each.append(time.perf_counter() - t1)
+                means.append((time.perf_counter() - t0) / len(texts))
+            each.sort()
+            per_file[label] = (statistics.median(means), each[int(len(each) * 0.95)])
         env = {**os.environ, "OMLC_PLUGINS": "airflow"}
         omlc = str(Path(sys.executable).with_name("omlc"))
         times = []
@@ -71,8 +78,9 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
             assert run.returncode == 0, run.stderr[-2000:]
         print(f"{'measure':<52} {'value':>10}  target")
-        for label, seconds in per_file.items():
-            print(f"{'read back one ' + label + ' (libcst, in process)':<52} {seconds * 1000:>8.2f} ms  <= 20 ms")
+        for label, (mean, p95) in per_file.items():
+            print(f"{'read back one ' + label + ' (libcst, in process)':<52} {mean * 1000:>8.2f} ms  <= 20 ms")
+            print(f"{'  p95 of single reads':<52} {p95 * 1000:>8.2f} ms")
         print(f"{'omlc compile --check, ' + str(len(paths)) + ' pipelines, cold process':<52} "
               f"{statistics.median(times):>8.2f} s   <= 3 s")
 

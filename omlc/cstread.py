@@ -3,13 +3,17 @@ facts, locate nodes, read literal values. Nothing is executed and no engine is i
 
 A generated file is mostly the embedded runtime; a reader asks for the top-level
 statements it needs (``wanted``; :data:`HEAD` for a function whose body it does not
-read), which libcst parses together (one parse, one position pass), so reading back costs
-the size of those statements, not of the file.
+read, or the list of the body's statements it reads, see :func:`statements_with`), which
+libcst parses together (one parse, one position pass), so reading back costs the size of
+those statements, not of the file.
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
+import gc
+from contextlib import contextmanager
 from typing import Any, Callable
 
 from omlc.diagnostics import Diagnostic, Span, diag
@@ -22,16 +26,22 @@ _DURATION_UNITS = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60,
 class Source:
     """The wanted top-level statements of one file, parsed by libcst with their positions."""
 
-    def __init__(self, text: str, path: str, wanted: Callable[[ast.stmt], bool | str], target: str) -> None:
-        import libcst as cst
-
+    def __init__(self, text: str, path: str, wanted: Callable[[ast.stmt], bool | str | list], target: str) -> None:
         self.path = path
         self.target = target
         self.error: Diagnostic | None = None
         self.statements: list = []  # libcst statements, in file order
+        self.inner: dict[Any, list] = {}  # a function read in parts -> the libcst statements of its body read
         self.literals: dict[str, tuple[Any, Span]] = {}  # NAME = <literal> at the top level
         self._positions: Any = {}
         self._starts: list[tuple[int, int]] = []  # (first line in the parsed text, first line in the file)
+        with _gc_paused():
+            self._parse(text, wanted)
+
+    def _parse(self, text: str, wanted: Callable[[ast.stmt], bool | str | list]) -> None:
+        import libcst as cst
+
+        path, target = self.path, self.target
         try:
             tree = ast.parse(text)
         except SyntaxError as exc:
@@ -40,7 +50,19 @@ class Source:
             return
         lines = text.splitlines(keepends=True)
         chunks: list[str] = []
+        owners: list[int | None] = []  # per chunk: None for a top-level statement, else its function's chunk
         parsed_lines, last_end = 0, 0
+
+        def add(chunk: str, start: int, end: int, owner: int | None) -> None:
+            nonlocal parsed_lines
+            if owner is not None:  # a statement of a body, at its own indentation: under `if 1:`
+                chunk = "if 1:\n" + chunk
+                parsed_lines += 1
+            self._starts.append((parsed_lines + 1, start))
+            chunks.append(chunk)
+            owners.append(owner)
+            parsed_lines += end - start + 1
+
         for node in tree.body:
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
                     and node.targets[0].id.startswith("OMLC_"):
@@ -51,32 +73,42 @@ class Source:
                 self.literals[node.targets[0].id] = (value, Span(path, node.value.lineno, node.value.col_offset + 1,
                                                                   node.value.end_lineno, node.value.end_col_offset + 1))
             want = wanted(node)
-            if want:
-                start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-                if start <= last_end:  # shares a line with the previous wanted statement (a; b)
-                    continue
-                end = node.end_lineno
-                body = getattr(node, "body", None)
-                if want == HEAD and isinstance(node, ast.FunctionDef) and body[0].lineno > node.lineno:
-                    # decorators and signature only: the body becomes `...` on the line after
-                    chunk = "".join(lines[start - 1:body[0].lineno - 1]) + " " * body[0].col_offset + "...\n"
-                    end = body[0].lineno  # lines of the chunk: start .. the stub's line
-                else:
-                    chunk = "".join(lines[start - 1:end])
-                    if not chunk.endswith("\n"):
-                        chunk += "\n"
-                self._starts.append((parsed_lines + 1, start))
-                chunks.append(chunk)
-                parsed_lines += end - start + 1
-                last_end = node.end_lineno
+            if not want and want != []:
+                continue
+            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            if start <= last_end:  # shares a line with the previous wanted statement (a; b)
+                continue
+            body = getattr(node, "body", None)
+            if isinstance(want, list) and not all(lines[i.lineno - 1].encode()[:i.col_offset].isspace()
+                                                  or i.col_offset == 0 for i in want):
+                want = True  # a statement that shares its first line (`try: x`) does not parse alone
+            if (want == HEAD or isinstance(want, list)) and isinstance(node, ast.FunctionDef) \
+                    and body[0].lineno > node.lineno:
+                # decorators and signature; the body becomes `...` on the line after
+                add("".join(lines[start - 1:body[0].lineno - 1]) + " " * body[0].col_offset + "...\n",
+                    start, body[0].lineno, None)  # lines of the chunk: start .. the stub's line
+                owner = len(chunks) - 1
+                for inner in want if isinstance(want, list) else []:  # then the statements of the body asked for
+                    add(_lines(lines, inner.lineno, inner.end_lineno), inner.lineno, inner.end_lineno, owner)
+            else:
+                add(_lines(lines, start, node.end_lineno), start, node.end_lineno, None)
+            last_end = node.end_lineno
         if chunks:  # one parse of all wanted statements: positions map back by each one's first line
-            module = cst.parse_module("".join(chunks))
+            try:
+                module = cst.parse_module("".join(chunks))
+            except cst.ParserSyntaxError as exc:  # Python that this libcst does not parse
+                parsed, original = self._starts[max(bisect.bisect_right(self._starts, (exc.raw_line, 1 << 30)) - 1, 0)]
+                self.error = diag("OML702", f"[{target}] libcst cannot parse this: {exc.message}",
+                                  Span(path, exc.raw_line - parsed + original, exc.raw_column + 1))
+                return
             self._positions = _positions(module)
-            self.statements = list(module.body)
+            for owner, stmt in zip(owners, module.body):
+                if owner is None:
+                    self.statements.append(stmt)
+                else:
+                    self.inner.setdefault(module.body[owner], []).extend(stmt.body.body)
 
     def _line(self, line: int) -> int:
-        import bisect
-
         i = bisect.bisect_right(self._starts, (line, float("inf"))) - 1
         parsed, original = self._starts[max(i, 0)]
         return line - parsed + original
@@ -94,6 +126,52 @@ class Source:
         code = " ".join(cst.Module(body=[]).code_for_node(node).split())
         return diag("OML702", f"[{self.target}] cannot read {what}: {code[:77] + '...' if len(code) > 80 else code}",
                     self.span(node))
+
+
+@contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while ast and libcst build their trees: the tens of
+    thousands of objects they allocate (acyclic: refcounting frees them) would set off
+    collections that scan the whole heap, a third of a read-back's time and most of its
+    variance."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _lines(lines: list[str], start: int, end: int) -> str:
+    chunk = "".join(lines[start - 1:end])
+    return chunk if chunk.endswith("\n") else chunk + "\n"
+
+
+def statements_with(function: ast.FunctionDef, match: Callable[[ast.AST], bool]) -> list[ast.stmt] | bool:
+    """The simple statements of ``function``'s body, at any depth, that hold a node
+    ``match`` accepts, for :class:`Source` to parse instead of the whole body; True (parse it
+    whole) when such a node is anywhere else (a decorator, a default, a compound
+    statement's header)."""
+    found: list[ast.stmt] = []
+    blocks = [function.body]
+    while blocks:
+        for stmt in blocks.pop(0):
+            inner = [getattr(stmt, f) for f in ("body", "orelse", "finalbody") if isinstance(getattr(stmt, f, None), list)]
+            inner += [h.body for h in getattr(stmt, "handlers", [])] + [c.body for c in getattr(stmt, "cases", [])]
+            if not inner:  # a simple statement
+                if any(match(n) for n in ast.walk(stmt)):
+                    found.append(stmt)
+                continue
+            blocks.extend(inner)
+            header = [n for f, n in ast.iter_fields(stmt) if f not in ("body", "orelse", "finalbody", "handlers", "cases")]
+            if any(match(n) for part in header for node in (part if isinstance(part, list) else [part])
+                   if isinstance(node, ast.AST) for n in ast.walk(node)):
+                return True
+    if any(match(n) for part in function.decorator_list + [function.args] for n in ast.walk(part)):
+        return True
+    found.sort(key=lambda s: (s.lineno, s.col_offset))
+    return found
 
 
 def _positions(module) -> Any:

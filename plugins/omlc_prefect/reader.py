@@ -17,7 +17,8 @@ import ast
 import json
 from typing import Any
 
-from omlc.cstread import HEAD, Source, assigned_name, dotted, keywords, method_calls, positional, split_tags, value
+from omlc.cstread import (HEAD, Source, assigned_name, dotted, keywords, method_calls, positional, split_tags,
+                          statements_with, value)
 from omlc.diagnostics import Span, diag
 from omlc.readback import Reader, Readback, facts
 
@@ -28,10 +29,16 @@ HOOKS = {"on_failure": ("on_failure", "omlc_on_failure"), "on_success": ("on_com
 EVENTS = ("on_failure", "on_success", "on_sla_breach")
 
 
-def _wanted(node) -> bool | str:
-    if isinstance(node, ast.FunctionDef):  # the flow's body has the task graph; the others, their decorators
+def _is_submit(node) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "submit"
+
+
+def _wanted(node) -> bool | str | list:
+    if isinstance(node, ast.FunctionDef):  # the flow's statements that submit tasks (the task graph); the
+        # other functions, their decorators
         names = {getattr(d.func, "id", "") for d in node.decorator_list if isinstance(d, ast.Call)}
-        return True if "flow" in names else HEAD if names & {"task", "materialize"} else False
+        return statements_with(node, _is_submit) if "flow" in names else \
+            HEAD if names & {"task", "materialize"} else False
     if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute):
         return node.value.func.attr in ("to_deployment", "with_options")
     if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -70,10 +77,7 @@ class PrefectReader(Reader):
     def expected(self, pipeline, granularity: str) -> dict[str, Any]:
         from omlc_prefect.target import prefect_schedule
 
-        from omlc.metadata import metadata_facts
-
         found = facts(pipeline, granularity)
-        found.update(metadata_facts(pipeline))
         s = pipeline.schedule
         if s is not None and s.type == "interval":  # cron: schedule.cron
             mapped = prefect_schedule(s)
@@ -109,7 +113,8 @@ class PrefectReader(Reader):
                         lineage[stmt.name.value] = call
                     elif isinstance(call, cst.Call) and dotted(call.func) == "flow":
                         flow = call
-                        for node in method_calls(stmt, "submit"):
+                        for node in method_calls(stmt, "submit") + [
+                                call for inner in source.inner.get(stmt, []) for call in method_calls(inner, "submit")]:
                             var = dotted(node.func.value)
                             kw = keywords(node)
                             ups = [dotted(e.value) for e in kw["wait_for"].elements] if "wait_for" in kw else []
