@@ -248,6 +248,9 @@ _UPDATE_PATHS: dict[str, tuple] = {
     "metadata.lineage.upstream": ("metadata", "lineage", "upstream"),
     "metadata.lineage.downstream": ("metadata", "lineage", "downstream"),
 }
+# list facts with one element per item of their OML list
+_ITEM_FACTS = ("metadata.tests", "metadata.notifications.on_failure", "metadata.notifications.on_success",
+               "metadata.notifications.on_sla_breach", "metadata.lineage.upstream", "metadata.lineage.downstream")
 _OWNED = {("schedule", "retry"): ("attempts", "delay", "backoff", "max_delay"),
           ("schedule", "window"): ("type", "size", "offset", "format")}
 _DEFAULTS = {"backoff": "constant", "offset": "0s", "catchup": False, "type": "cron"}
@@ -256,8 +259,8 @@ _DEFAULTS = {"backoff": "constant", "offset": "0s", "catchup": False, "type": "c
 def update(existing: str, document, granularity: str) -> tuple[Any, bool]:
     """The existing OML text's round-trip document with only the facts that differ from
     ``document`` rewritten (other keys, comments and fields the code cannot carry, such
-    as ``metadata.sla`` or ``window.field``, stay as they are); False when the existing
-    text is not a valid pipeline (then ``document`` replaces it)."""
+    as ``window.field`` or Dagster's concurrency, stay as they are); False when the
+    existing text is not a valid pipeline (then ``document`` replaces it)."""
     from ruamel.yaml import YAML
 
     from omlc.readback import facts
@@ -280,7 +283,9 @@ def update(existing: str, document, granularity: str) -> tuple[Any, bool]:
         if key == "schedule.interval" or key == "schedule.cron":
             _copy(document, old, ("schedule", "type"))
         if key in _UPDATE_PATHS:
-            _copy(document, old, _UPDATE_PATHS[key])
+            if not (key in _ITEM_FACTS and isinstance(before.get(key), list) and isinstance(after.get(key), list)
+                    and _merge_items(document, old, _UPDATE_PATHS[key], before[key], after[key])):
+                _copy(document, old, _UPDATE_PATHS[key])
         elif key == "steps" or key.startswith("steps."):
             _copy(document, old, ("steps",))
     return old, True
@@ -317,6 +322,23 @@ def _copy(new, old, path: tuple) -> None:
     elif not _same(parent.get(key), value):
         parent[key] = value
 
+
+
+def _merge_items(new, old, path: tuple, before: list, after: list) -> bool:
+    """A list field whose fact has one element per OML item (tests, notification targets,
+    lineage references) rewritten item by item: an item whose fact is unchanged stays as
+    written (its quoting, its comments). False when the lists do not line up with the facts."""
+    new_items, old_items = _get(new, path), _get(old, path)
+    if not (isinstance(new_items, list) and isinstance(old_items, list)
+            and len(new_items) == len(after) and len(old_items) == len(before)):
+        return False
+    for i, item in enumerate(new_items):
+        if i >= len(old_items):
+            old_items.append(item)
+        elif before[i] != after[i]:
+            old_items[i] = item
+    del old_items[len(new_items):]
+    return True
 
 def _same(a, b) -> bool:
     """Equal as OML means them: the same text, or the same duration (300 and 5m)."""

@@ -77,6 +77,9 @@ def facts(pipeline, granularity: str = "pipeline") -> dict[str, Any]:
     out["metadata.criticality"] = md.criticality if md else None
     out["metadata.tags"] = list(dict.fromkeys(md.tags)) if md else []
     out["metadata.description"] = md.description if md else None
+    from omlc.metadata import metadata_facts  # tests, SLA, notifications, lineage
+
+    out.update(metadata_facts(pipeline))
     if granularity == "step":  # one task per step: the ids, and each step's upstream steps
         needs = pipeline.effective_needs()
         out["steps"] = [step.id for step in pipeline.steps]

@@ -5,6 +5,7 @@ updated in place, and what cannot be read is a located finding."""
 
 from __future__ import annotations
 
+import difflib
 import tempfile
 from pathlib import Path
 
@@ -87,6 +88,35 @@ def test_an_existing_oml_file_is_updated_in_place(tmp_path):
     assert len(before.splitlines()) == len(after.splitlines())
     assert changed == [("    attempts: 3", "    attempts: 4")], changed
     assert "# Daily at 2 AM" in after  # the user's comments stay
+
+
+def test_an_in_place_update_rewrites_changed_metadata_item_by_item(tmp_path):
+    """A hand edit of the SLA, of one data check's spec and of one notification target in a
+    Prefect flow: importing it into the OML file rewrites those values (the changed list
+    items only) and nothing else."""
+    source = copy_pipeline(FIXTURES / "daily_customer_sync.oml.yaml", tmp_path)
+    out = tmp_path / "flows"
+    assert compile_paths([str(source)], [PrefectTarget()], out=str(out)).exit_code() == 0
+    flow = out / "daily_customer_sync.py"
+    code = flow.read_text(encoding="utf-8")
+    edited = code.replace("OMLC_SLA = 14400", "OMLC_SLA = 7200").replace('"min": 100,', '"min": 10,').replace(
+        "['email', 'oncall@company.com']", "['email', 'someone@company.com']")
+    assert edited.count("\n") == code.count("\n") and len({code, edited}) == 2
+    flow.write_text(edited, encoding="utf-8")
+    before = source.read_text(encoding="utf-8")
+    run = run_cli("import", str(flow), "--from", "prefect", "-o", str(source), env={"OMLC_PLUGINS": "prefect"})
+    assert run.returncode == 0, run.stderr
+    after = source.read_text(encoding="utf-8")
+    changed = [ln for ln in difflib.unified_diff(before.splitlines(), after.splitlines(), n=0, lineterm="")
+               if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    assert sorted(changed) == sorted([
+        '-  sla: "4h"', '+  sla: "2h"',
+        '-    - type: "row_count"', '-      min: 100', '+    - type: row_count', '+      min: 10',
+        '+      step: load_customers',
+        '-      - email: "oncall@company.com"', '+      - email: someone@company.com']), changed
+    assert '- slack: "#data-alerts"' in after and '- type: "schema"' in after  # untouched items keep their quotes
+    back = load_file(str(source)).pipeline
+    assert verify(back, PrefectReader(), edited, str(flow)) == []  # the OML now says what the code does
 
 
 def test_updating_an_oml_file_keeps_what_the_code_does_not_carry(tmp_path):

@@ -29,11 +29,9 @@ class AirflowReader(Reader):
     oml_paths = {"airflow.timetable": ("schedule", "expression"), "airflow.deadline_reference": ("metadata", "sla")}
 
     def expected(self, pipeline, granularity: str) -> dict[str, Any]:
-        from omlc.metadata import metadata_facts
         from omlc_airflow.target import airflow_schedule
 
         found = facts(pipeline, granularity)
-        found.update(metadata_facts(pipeline))
         if found["metadata.sla"] is not None:
             found["airflow.deadline_reference"] = DEADLINE_REFERENCE
         if pipeline.schedule is not None and pipeline.schedule.type == "interval":  # cron: schedule.cron

@@ -99,13 +99,12 @@ class DagsterReader(Reader):
     }
 
     def expected(self, pipeline, granularity: str) -> dict[str, Any]:
-        from omlc.metadata import check_ids, metadata_facts
+        from omlc.metadata import check_ids
         from omlc.schedule.timetable import retry_delays
         from omlc.targets import step_names
         from omlc_dagster.target import PIPELINE_OP, dagster_name, dagster_schedule
 
         found = facts(pipeline, granularity)
-        found.update(metadata_facts(pipeline))
         for key in NOT_CARRIED:
             found.pop(key, None)
         job = dagster_name(pipeline.name)
