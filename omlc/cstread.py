@@ -267,6 +267,20 @@ def method_calls(node, method: str) -> list:
     return found
 
 
+def call_to(*names: str):
+    """The libcst matcher of a call to one of ``names``, plain or as an attribute
+    (``DAG(...)``, ``dg.op(...)``, ``airflow.sdk.DAG(...)``). Readers recognise the
+    constructs that carry facts with matchers and read their arguments directly."""
+    import libcst.matchers as m
+
+    return m.Call(func=m.OneOf(*(m.Name(n) for n in names), *(m.Attribute(attr=m.Name(n)) for n in names)))
+
+
+def callee(call) -> str:
+    """The name a call matched by :func:`call_to` calls: ``op`` of ``dg.op(...)``."""
+    return call.func.value if hasattr(call.func, "value") and isinstance(call.func.value, str) else call.func.attr.value
+
+
 def keywords(call) -> dict[str, Any]:
     """A call's keyword arguments: name -> libcst node."""
     return {a.keyword.value: a.value for a in call.args if a.keyword is not None}

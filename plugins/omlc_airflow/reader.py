@@ -18,7 +18,10 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from omlc.cstread import UNREADABLE, assigned_name, dotted, split_tags
+import libcst as cst  # a reader module is imported only to read code
+import libcst.matchers as m
+
+from omlc.cstread import UNREADABLE, assigned_name, call_to, callee, dotted, split_tags
 from omlc.diagnostics import Span, diag
 from omlc.readback import Reader, Readback, facts
 
@@ -76,6 +79,13 @@ _TARGET_ARGUMENT = {"email": "to", "slack": "text", "pagerduty": "component"}
 _JINJA_ESCAPED = re.compile(r"\{\{ '(\{|\\r)' \}\}")
 _SLACK_CHANNEL = re.compile(r"^channel: (.*)$", re.M)
 _URI_ESCAPE = re.compile(r"(?:~[0-9A-F]{2})+")
+# what the reader recognises (libcst matchers)
+_DAG = call_to("DAG")
+_NOTIFIER = call_to(*NOTIFIER_CHANNELS)
+_DEADLINE = call_to("DeadlineAlert")
+_ASSET = call_to("Asset")
+_TASK = m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call())  # t = Operator(task_id=..., ...)
+_CHAIN = m.Expr(value=m.BinaryOperation(operator=m.RightShift()))  # a >> b >> [c, d]
 
 
 def unescape_jinja(text: str) -> str:
@@ -129,8 +139,6 @@ class _Walk:
 
     def value(self, node) -> Any:
         """A literal, a timedelta(...) in seconds, a pendulum.datetime(...) as a UTC ISO instant."""
-        import libcst as cst
-
         from omlc.cstread import dotted, value
 
         if isinstance(node, cst.Call) and dotted(node.func) in ("pendulum.datetime", "datetime"):
@@ -142,14 +150,12 @@ class _Walk:
 
     # -- the walk ----------------------------------------------------------------------
     def run(self) -> None:
-        import libcst as cst
-
         found_dag = False
         for stmt in self.source.statements:
-            if isinstance(stmt, cst.With):
+            if m.matches(stmt, m.With()):
                 for item in stmt.items:
                     call = item.item
-                    if isinstance(call, cst.Call) and dotted(call.func).split(".")[-1] == "DAG":
+                    if m.matches(call, _DAG):
                         found_dag = True
                         self.dag(call)
                         self.body(stmt.body.body)
@@ -207,8 +213,6 @@ class _Walk:
         self.deadlines(args.get("deadline"), call)
 
     def schedule(self, node, args) -> None:
-        import libcst as cst
-
         put = self.rb.put
         if isinstance(node, cst.Name) and node.value == "None":
             return
@@ -257,8 +261,6 @@ class _Walk:
             put(key, value, self.span(args.get(keyword, node)))
 
     def default_args(self, node) -> None:
-        import libcst as cst
-
         if not isinstance(node, cst.Dict):
             self.unreadable("default_args", node)
             return
@@ -291,18 +293,13 @@ class _Walk:
     def notifiers(self, node) -> tuple[list, list]:
         """``[SmtpNotifier(...), ...]`` (or one notifier): the [channel, target] pairs, and
         where each target is."""
-        import libcst as cst
-
         calls = [e.value for e in node.elements] if isinstance(node, (cst.List, cst.Tuple)) else [node]
         targets, items = [], []
         for call in calls:
-            if not isinstance(call, cst.Call):
+            if not m.matches(call, _NOTIFIER):
                 self.unreadable("a notifier", call)
                 continue
-            channel = NOTIFIER_CHANNELS.get(dotted(call.func).split(".")[-1])
-            if channel is None:
-                self.unreadable("a notifier", call)
-                continue
+            channel = NOTIFIER_CHANNELS[callee(call)]
             kw = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
             self.target(channel, kw, call, targets, items)
         return targets, items
@@ -329,14 +326,12 @@ class _Walk:
     def deadlines(self, node, call) -> None:
         """``deadline=[DeadlineAlert(...), ...]``: the SLA (every alert has the same
         interval), its reference, and the on_sla_breach targets of the callbacks."""
-        import libcst as cst
-
         put = self.rb.put
         alerts = [] if node is None else [e.value for e in node.elements] if isinstance(node, (cst.List, cst.Tuple)) \
             else [node]
         intervals, references, targets, items = [], [], [], []
         for alert in alerts:
-            if not isinstance(alert, cst.Call) or dotted(alert.func).split(".")[-1] != "DeadlineAlert":
+            if not m.matches(alert, _DEADLINE):
                 self.unreadable("a deadline", alert)
                 continue
             kw = {a.keyword.value: a.value for a in alert.args if a.keyword is not None}
@@ -415,12 +410,10 @@ class _Walk:
 
     def assets(self, node) -> tuple[list, list]:
         """``[Asset('omlc://kind/name'), ...]``: the references and where each is."""
-        import libcst as cst
-
         refs, spans = [], []
         for element in node.elements if isinstance(node, (cst.List, cst.Tuple)) else [None]:
             call = element.value if element is not None else node
-            if not isinstance(call, cst.Call) or dotted(call.func).split(".")[-1] != "Asset":
+            if not m.matches(call, _ASSET):
                 self.unreadable("an asset", call)
                 continue
             kw = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
@@ -435,15 +428,13 @@ class _Walk:
         return refs, spans
 
     def body(self, statements) -> None:
-        import libcst as cst
-
         for stmt in statements:
             if not isinstance(stmt, cst.SimpleStatementLine):
                 continue
             for small in stmt.body:
-                if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call):
+                if m.matches(small, _TASK):
                     self.task(assigned_name(small), small.value)
-                elif isinstance(small, cst.Expr) and isinstance(small.value, cst.BinaryOperation):
+                elif m.matches(small, _CHAIN):
                     self.chain(small.value)
 
     def task(self, var: str | None, call) -> None:
@@ -454,8 +445,6 @@ class _Walk:
         step = env.get("OMLC_STEP_ID", "") if isinstance(env, dict) else ""
         self.tasks[var] = {"id": self.value(kw["task_id"]), "step": bool(step), "span": self.span(kw["task_id"])}
         if isinstance(env, dict) and "OMLC_TEST_SPEC" in env:
-            import libcst as cst
-
             node = kw["env"]
             spec = next((el.value for el in node.elements if isinstance(node, cst.Dict)
                          and isinstance(el, cst.DictElement) and self.value(el.key) == "OMLC_TEST_SPEC"), node)
@@ -466,8 +455,6 @@ class _Walk:
 
     def chain(self, node) -> None:
         """``a >> b >> [c, d]``: edges from each operand's tasks to the next one's."""
-        import libcst as cst
-
         operands = []
 
         def flatten(n):
@@ -510,8 +497,6 @@ def _instant(walk: _Walk, call) -> Any:
 def _is_default_start(walk: _Walk, call) -> bool:
     """``pendulum.datetime(2000, 1, 1, tz=...)``: what the target writes when OML has no
     start_date (local midnight of 2000-01-01, any zone)."""
-    import libcst as cst
-
     from omlc.schedule.timetable import INTERVAL_ANCHOR
 
     if not isinstance(call, cst.Call):

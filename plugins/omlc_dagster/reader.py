@@ -27,7 +27,10 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from omlc.cstread import UNREADABLE, Source, dotted, keywords, positional, value
+import libcst as cst  # a reader module is imported only to read code
+import libcst.matchers as m
+
+from omlc.cstread import UNREADABLE, Source, call_to, dotted, keywords, positional, value
 from omlc.diagnostics import Span, diag
 from omlc.readback import Reader, Readback, facts
 
@@ -61,16 +64,25 @@ def _wanted(node) -> bool:
         or isinstance(node.value.func, ast.Name) and node.value.func.id == "Definitions")
 
 
+# what the reader recognises (libcst matchers): a Dagster decorator, bare or called
+# (``@dg.op(...)``, ``@dagster.job``, ``@schedule(...)``)
+_DAGSTER_NAME = m.OneOf(*(m.Name(n) for n in _DECORATORS),
+                        *(m.Attribute(value=m.Name(module), attr=m.Name(n)) for module in _MODULES if module
+                          for n in _DECORATORS))
+_DAGSTER_DECORATOR = m.Decorator(decorator=_DAGSTER_NAME | m.Call(func=_DAGSTER_NAME))
+_LIST_LITERAL = m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(
+    target=m.OneOf(*(m.Name(n) for n in _LIST_LITERALS)))])])
+_DEFINITIONS = m.SimpleStatementLine(body=[m.Assign(value=call_to("Definitions"))])
+_RETRY_POLICY = call_to("RetryPolicy")
+
+
 def _decorated(stmt) -> tuple[str, Any]:
     """The Dagster decorator of a libcst function: its kind and its call (None when bare)."""
-    import libcst as cst
-
     for deco in stmt.decorators:
-        node = deco.decorator
-        call = node if isinstance(node, cst.Call) else None
-        module, _, name = dotted(call.func if call is not None else node).rpartition(".")
-        if module in _MODULES and name in _DECORATORS:
-            return name, call
+        if m.matches(deco, _DAGSTER_DECORATOR):
+            node = deco.decorator
+            call = node if isinstance(node, cst.Call) else None
+            return dotted(call.func if call is not None else node).rpartition(".")[2], call
     return "", None
 
 
@@ -182,16 +194,15 @@ class _Walk:
 
     # -- the walk ----------------------------------------------------------------------
     def run(self) -> None:
-        import libcst as cst
-
         definitions = None
         for stmt in self.source.statements:
-            if isinstance(stmt, cst.SimpleStatementLine):
-                name = stmt.body[0].targets[0].target
-                if isinstance(name, cst.Name) and name.value in _LIST_LITERALS:
-                    self.lists[name.value] = stmt.body[0].value
-                else:
-                    definitions = stmt.body[0].value
+            if m.matches(stmt, _LIST_LITERAL):
+                self.lists[stmt.body[0].targets[0].target.value] = stmt.body[0].value
+                continue
+            if m.matches(stmt, _DEFINITIONS):
+                definitions = stmt.body[0].value
+                continue
+            if not m.matches(stmt, m.FunctionDef()):
                 continue
             kind, call = _decorated(stmt)
             if kind.endswith("sensor"):
@@ -232,8 +243,6 @@ class _Walk:
 
     def definitions(self, call) -> set[str]:
         """The jobs and schedules ``defs = dg.Definitions(...)`` loads (function names)."""
-        import libcst as cst
-
         found: set[str] = set()
         self.assets = keywords(call).get("assets")
         for key in ("jobs", "schedules", "sensors"):
@@ -252,15 +261,12 @@ class _Walk:
 
     def op(self, stmt, call) -> None:
         """One op: its name, retry policy and the step id it runs."""
-        import libcst as cst
-
         name, name_node = self.keyword(call, "name", stmt.name.value, call or stmt.name)
         policy = keywords(call).get("retry_policy") if call is not None else None
         retries, delay, policy_node = 0, None, call or stmt
         if policy is not None:
             policy_kw = keywords(policy) if isinstance(policy, cst.Call) else {}
-            if not isinstance(policy, cst.Call) or dotted(policy.func).rpartition(".")[2] != "RetryPolicy" \
-                    or positional(policy):
+            if not m.matches(policy, _RETRY_POLICY) or positional(policy):
                 self.unreadable("the retry policy", policy)
             else:
                 retries, _ = self.keyword(policy, "max_retries", 1, policy)  # Dagster's default
@@ -290,8 +296,6 @@ class _Walk:
                                      "delay": delay, "policy": policy_node}
 
     def job_facts(self) -> None:
-        import libcst as cst
-
         job, put, span = self.job, self.put, self.span
         at = job or self.job_function.name
         name, node = self.keyword(job, "name", self.job_function.name.value, at)
@@ -321,8 +325,6 @@ class _Walk:
         """The job's tags (:func:`omlc_dagster.target.dagster_tags`): ``owner``, ``team``
         and ``criticality`` with a value; OML tags as keys with an empty value, or as the
         value of ``omlc/tag.<n>``; omlc's own keys."""
-        import libcst as cst
-
         from omlc_dagster.target import CONCURRENCY_TAG, MAX_RUNTIME_TAG, PIPELINE_TAG
 
         put, span = self.put, self.span
@@ -361,8 +363,6 @@ class _Walk:
     def graph(self) -> None:
         """The op invocations of the job function: steps, each step's upstream steps, and
         the op names."""
-        import libcst as cst
-
         put, span = self.put, self.span
         done: dict[str, str] = {}  # the variable an invocation's result is assigned to -> op function
         invoked: list[tuple[str, list[str], Any]] = []  # op function, upstream op functions, call
@@ -449,8 +449,6 @@ class _Walk:
     def metadata(self, definitions) -> None:
         """The facts of omlc.metadata.metadata_facts (see the module docstring)."""
         import json
-
-        import libcst as cst
 
         from omlc.lineage import asset_key
         from omlc.metadata import EVENTS
@@ -547,17 +545,12 @@ class _Walk:
 
 def _calls(function, name: str) -> list:
     """The calls of the function ``name`` that are statements of ``function``'s body."""
-    import libcst as cst
-
-    return [line.body[0].value for line in function.body.body
-            if isinstance(line, cst.SimpleStatementLine) and isinstance(line.body[0], cst.Expr)
-            and isinstance(line.body[0].value, cst.Call) and dotted(line.body[0].value.func) == name]
+    statement = m.SimpleStatementLine(body=[m.Expr(value=m.Call(func=m.Name(name)))])
+    return [line.body[0].value for line in function.body.body if m.matches(line, statement)]
 
 
 def _checked_names(function) -> set[str]:
     """The names in the conditions of ``function``'s top-level ``if`` statements."""
-    import libcst as cst
-
     found: set[str] = set()
     stack = [line.test for line in function.body.body if isinstance(line, cst.If)]
     while stack:

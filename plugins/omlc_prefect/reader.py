@@ -17,10 +17,20 @@ import ast
 import json
 from typing import Any
 
-from omlc.cstread import (HEAD, Source, assigned_name, dotted, keywords, method_calls, positional, split_tags,
-                          statements_with, value)
+import libcst as cst  # a reader module is imported only to read code
+import libcst.matchers as m
+
+from omlc.cstread import (HEAD, Source, assigned_name, call_to, dotted, keywords, method_calls, positional,
+                          split_tags, statements_with, value)
 from omlc.diagnostics import Span, diag
 from omlc.readback import Reader, Readback, facts
+
+# what the reader recognises (libcst matchers)
+_FLOW, _TASK, _MATERIALIZE = (m.Call(func=m.Name(name)) for name in ("flow", "task", "materialize"))
+_CHECKS = m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(target=m.Name("OMLC_CHECKS"))])])
+_STEP_TASK = m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(target=m.Name())],
+                                                  value=call_to("with_options"))])
+_DEPLOYMENT = m.SimpleStatementLine(body=[m.Assign(value=call_to("to_deployment"))])
 
 
 ASSET_PREFIX = "omlc://"
@@ -86,8 +96,6 @@ class PrefectReader(Reader):
         return found
 
     def read(self, text: str, path: str) -> Readback:
-        import libcst as cst
-
         rb = Readback(path)
         source = Source(text, path, _wanted, self.name)
         if source.error is not None:
@@ -104,14 +112,14 @@ class PrefectReader(Reader):
         flow = deployment = checks = None
         lineage: dict[str, Any] = {}  # lineage function name -> its @materialize(...) call
         for stmt in source.statements:
-            if isinstance(stmt, cst.FunctionDef):
+            if m.matches(stmt, m.FunctionDef()):
                 for deco in stmt.decorators:
                     call = deco.decorator
-                    if isinstance(call, cst.Call) and dotted(call.func) == "task":
+                    if m.matches(call, _TASK):
                         self._task(rb, source, call)
-                    elif isinstance(call, cst.Call) and dotted(call.func) == "materialize":
+                    elif m.matches(call, _MATERIALIZE):
                         lineage[stmt.name.value] = call
-                    elif isinstance(call, cst.Call) and dotted(call.func) == "flow":
+                    elif m.matches(call, _FLOW):
                         flow = call
                         for node in method_calls(stmt, "submit") + [
                                 call for inner in source.inner.get(stmt, []) for call in method_calls(inner, "submit")]:
@@ -119,15 +127,13 @@ class PrefectReader(Reader):
                             kw = keywords(node)
                             ups = [dotted(e.value) for e in kw["wait_for"].elements] if "wait_for" in kw else []
                             needs[var] = ([u[:-len("_run")] for u in ups], span(node))
-            elif isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Assign):
-                assign = stmt.body[0]
-                call = assign.value
-                if assigned_name(assign) == "OMLC_CHECKS":
-                    checks = call
-                elif call.func.attr.value == "with_options":
-                    steps[assigned_name(assign)] = {"id": value(keywords(call).get("name")), "span": span(call)}
-                elif call.func.attr.value == "to_deployment":
-                    deployment = call
+            elif m.matches(stmt, _CHECKS):
+                checks = stmt.body[0].value
+            elif m.matches(stmt, _STEP_TASK):
+                call = stmt.body[0].value
+                steps[assigned_name(stmt.body[0])] = {"id": value(keywords(call).get("name")), "span": span(call)}
+            elif m.matches(stmt, _DEPLOYMENT):
+                deployment = stmt.body[0].value
         if flow is None or deployment is None:
             rb.diagnostics.append(diag("OML702", "[prefect] no @flow(...) or no `deployment = <flow>.to_deployment(...)`",
                                        Span(path, 1, 1)))
@@ -172,8 +178,6 @@ class PrefectReader(Reader):
     def _metadata(self, rb: Readback, source: Source, flow, checks, lineage: dict) -> None:
         """The facts of omlc.metadata.metadata_facts: the data checks' test specs, the SLA,
         who each event notifies (through a hook the flow attaches), the lineage assets."""
-        import libcst as cst
-
         put, span, literals = rb.put, source.span, source.literals
         at_flow = span(flow)
         tests, where = [], []
@@ -235,8 +239,6 @@ class PrefectReader(Reader):
 
     @staticmethod
     def _schedule(rb: Readback, source: Source, node, spec: dict, spec_span: Span) -> None:
-        import libcst as cst
-
         from omlc.schedule.cron import CronError, parse_cron
         from omlc.schedule.timetable import cron_fields
 
