@@ -147,12 +147,72 @@ def runtime_notices(pipeline, settings: dict) -> tuple[list, dict]:
     return events, env
 
 
-def service_name(template: str, service: str, env: bool) -> str:
-    """``{service}`` in a project setting, filled: upper-cased with ``_`` for anything
-    else in an environment variable name, as written in a connection id."""
+def filled_setting(template: str, channel: str, target: str, env: bool) -> str:
+    """A notification setting of omlc.yaml for one target: ``{service}`` (PagerDuty) filled
+    with the service, ``{channel}`` (Slack) with the channel without its ``#``; upper-cased
+    with ``_`` for anything else in an environment variable name (as the embedded runtime's
+    ``omlc_env_setting`` does), as written in a connection id."""
+    from omlc.project import NOTIFY_PLACEHOLDERS
+
+    placeholder = NOTIFY_PLACEHOLDERS.get(channel)
+    if placeholder is None:
+        return template
+    value = target.lstrip("#")
     if env:
-        service = re.sub(r"[^A-Za-z0-9]", "_", service).upper()
-    return template.replace("{service}", service)
+        value = re.sub(r"[^A-Za-z0-9]", "_", value).upper()
+    return template.replace(placeholder, value)
+
+
+def shared_destinations(unit, setting: str | dict[str, str], then: dict[str, str]) -> dict[str, list[str]]:
+    """event -> why it is approximated (empty: it is not), for every event that notifies
+    someone: a Slack channel or a PagerDuty service sent through a project setting without
+    its placeholder (``setting``: the setting's name, per channel when a dict) shares one
+    webhook with every channel, one routing key with every service; ``then[channel]`` says
+    what happens to the target then (``{target}`` filled)."""
+    from omlc.project import NOTIFY_PLACEHOLDERS
+
+    nouns = {"slack": "channel", "pagerduty": "service"}
+    out: dict[str, list[str]] = {}
+    for event, found in notices(unit.pipeline).items():
+        why = out.setdefault(event, [])
+        for n in found:
+            key = setting if isinstance(setting, str) else setting.get(n.channel)
+            if n.channel not in nouns or key is None:
+                continue
+            value, placeholder = unit.notify[n.channel][key], NOTIFY_PLACEHOLDERS[n.channel]
+            if placeholder not in value:
+                why.append(f"{n.channel} {n.target}: sent through {key} {value!r}, the same for every "
+                           f"{nouns[n.channel]} (put {placeholder} in notifications.{n.channel}.{key}); "
+                           + then[n.channel].format(target=n.target))
+    return out
+
+
+# Prefect and Dagster send with the embedded runtime (omlc/runtime/notify.py): what their
+# support tables and loss reports say of Slack and PagerDuty targets
+RUNTIME_DESTINATIONS = {"slack": "webhook_env", "pagerduty": "routing_key_env"}
+RUNTIME_SHARED = {"slack": "the message names {target} as its channel, which only a legacy incoming webhook honours "
+                           "(an app's webhook posts to the channel it was made for)",
+                  "pagerduty": "{target} is the event's component"}
+RUNTIME_PER_DESTINATION = ("exact when each Slack channel and each PagerDuty service has its own webhook and routing "
+                           "key ({channel} in notifications.slack.webhook_env, {service} in notifications.pagerduty."
+                           "routing_key_env), approximated otherwise (one webhook posts to the channel it was made "
+                           "for; one routing key alerts one service)")
+
+
+def runtime_notification_losses(target, unit, sla_how: str):
+    """The notification losses of a target that sends with the embedded runtime: an event
+    is approximated when a Slack or PagerDuty target shares its webhook or routing key
+    (:func:`shared_destinations`), else exact (``on_sla_breach``: emulated, ``sla_how``)."""
+    from omlc.targets import Loss
+
+    for event, why in shared_destinations(unit, RUNTIME_DESTINATIONS, RUNTIME_SHARED).items():
+        field = f"metadata.notifications.{event}"
+        if why:
+            yield Loss(target.name, field, "approximated", "; ".join(why))
+        elif event == "on_sla_breach":
+            yield Loss(target.name, field, "emulated", sla_how)
+        else:
+            yield Loss(target.name, field, "exact", "")
 
 
 def sla_seconds(pipeline) -> int | None:

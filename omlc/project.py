@@ -21,7 +21,7 @@ What it holds today (DESIGN.md section 7 names more, which later issues add):
         host_env: OMLC_SMTP_HOST            # Prefect, Dagster: host[:port], user, password, sender
       slack:
         connection: slack_default           # Airflow connection (a Slack incoming webhook)
-        webhook_env: OMLC_SLACK_WEBHOOK_URL
+        webhook_env: OMLC_SLACK_WEBHOOK_URL # may hold {channel}: one webhook per channel
       pagerduty:
         connection: pagerduty_events_default
         routing_key_env: OMLC_PAGERDUTY_ROUTING_KEY   # may hold {service}: one key per service
@@ -96,7 +96,8 @@ DEFAULT_CHECK = RunnerCommand("osiris test {oml_path} --test {test_index}", CHEC
 # channel -> setting -> default. Settings ending in ``_env`` name environment variables (the
 # generated code of Prefect and Dagster reads them when it sends); ``connection`` names the
 # Airflow connection its notifier uses. ``{service}`` in a PagerDuty setting becomes the
-# service's name (upper-cased, non-alphanumerics as ``_`` in an environment variable name).
+# service's name, ``{channel}`` in a Slack setting the channel's (without its ``#``): one
+# connection or variable per service or channel (see omlc.metadata.filled_setting).
 NOTIFY_DEFAULTS: dict[str, dict[str, str]] = {
     "email": {"connection": "smtp_default", "host_env": "OMLC_SMTP_HOST", "user_env": "OMLC_SMTP_USER",
               "password_env": "OMLC_SMTP_PASSWORD", "sender_env": "OMLC_SMTP_FROM"},
@@ -104,8 +105,9 @@ NOTIFY_DEFAULTS: dict[str, dict[str, str]] = {
     "pagerduty": {"connection": "pagerduty_events_default", "routing_key_env": "OMLC_PAGERDUTY_ROUTING_KEY",
                   "url_env": "OMLC_PAGERDUTY_EVENTS_URL"},
 }
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\{service\}[A-Za-z0-9_]*)?$")
-_CONNECTION = re.compile(r"^[A-Za-z0-9_.-]*(\{service\}[A-Za-z0-9_.-]*)?$")
+NOTIFY_PLACEHOLDERS = {"slack": "{channel}", "pagerduty": "{service}"}  # channel -> its settings' placeholder
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\{(service|channel)\}[A-Za-z0-9_]*)?$")
+_CONNECTION = re.compile(r"^[A-Za-z0-9_.-]*(\{(service|channel)\}[A-Za-z0-9_.-]*)?$")
 
 
 @dataclass
@@ -226,6 +228,11 @@ def _notify_settings(project: Project, block) -> list[Diagnostic]:
                     _ENV_NAME if k.value.endswith("_env") else _CONNECTION).match(v.value):
                 what = "an environment variable name" if k.value.endswith("_env") else "an Airflow connection id"
                 problems.append(diag("OML620", f"{where}: expected {what}", v.span))
+            elif "{" in v.value and NOTIFY_PLACEHOLDERS.get(channel.value, "{}") not in v.value:
+                problems.append(diag("OML620", f"{where}: {v.value[v.value.index('{'):v.value.index('}') + 1]} is not "
+                                               f"a placeholder of {channel.value} settings ("
+                                               + ", ".join(f"{c}: {h}" for c, h in NOTIFY_PLACEHOLDERS.items()) + ")",
+                                     v.span))
             else:
                 project.notify[channel.value][k.value] = v.value
     return problems

@@ -118,7 +118,9 @@ metadata:
 steps:
   - {id: extract, component: mysql.extractor, mode: read, config: {connection: "@mysql.x", query: "SELECT 1"}}
 '''.replace("LONG", "{{ y }}" + "n" * 600)
-META_PROJECT = {"notifications": {"pagerduty": {"connection": "pd_{service}"}}}
+# one connection per PagerDuty service and per Slack channel (each channel's webhook)
+META_PROJECT = {"notifications": {"pagerduty": {"connection": "pd_{service}"}, "slack": {"connection": "slack_{channel}"}}}
+SLACK_CHANNELS = ("data-alerts", "sla", "done", "C0123ABCDE", "x")
 CONNECTIONS = {"AIRFLOW_CONN_PD_WAREHOUSE": {"conn_type": "pagerduty_events", "password": "routing-key-warehouse"}}
 
 
@@ -174,8 +176,8 @@ def airflow(tmp_path_factory):
         connections = {
             "AIRFLOW_CONN_SMTP_DEFAULT": {"conn_type": "smtp", "host": host, "port": int(port), "extra": {
                 "from_email": "airflow@example.com", "disable_ssl": True, "disable_tls": True}},
-            "AIRFLOW_CONN_SLACK_DEFAULT": {"conn_type": "slackwebhook", "host": url + "/slack",
-                                           "password": "T000/B000/XXXX"},
+            **{f"AIRFLOW_CONN_SLACK_{c.upper()}": {"conn_type": "slackwebhook", "host": url + "/slack",
+                                                   "password": f"hook/{c}"} for c in SLACK_CHANNELS},
             **CONNECTIONS,
         }
         answer = run_oracle("airflow", "airflow_dags.py",
@@ -439,6 +441,7 @@ def test_notifier_callbacks_and_deadlines_are_attached_with_the_oml_recipients(a
     assert checked >= 4
     fail = airflow["dags"]["meta_fail"]
     assert fail["on_failure_callback"][2]["rendered"]["pagerduty_events_conn_id"] == "pd_warehouse"
+    assert fail["on_failure_callback"][1]["rendered"]["slack_webhook_conn_id"] == "slack_data-alerts"
     assert fail["on_failure_callback"][0]["rendered"]["smtp_conn_id"] == "smtp_default"
     assert fail["on_failure_callback"][0]["rendered"]["html_content"].count("RUN_ID") == 1
     # text from OML reaches Airflow's rendering unchanged
@@ -456,8 +459,11 @@ def test_a_failed_run_notifies_every_channel_and_a_missed_deadline_pages(airflow
     assert [m["to"] for m in failed] == ["oncall@company.com"], mails
     assert failed[0]["from"] == "airflow@example.com" and "reason: task_failure" in failed[0]["body"]
     assert "run_id: manual__" in failed[0]["body"]
-    slack = [p for p in posts if p["path"] == "/slack/T000/B000/XXXX"]
+    slack = [p for p in posts if p["path"].startswith("/slack/hook/")]
     texts = [p["json"]["text"] for p in slack]
+    for post in slack:  # each channel's message went to that channel's webhook
+        channel = next(ln for ln in post["json"]["text"].splitlines() if ln.startswith("channel: "))[9:]
+        assert post["path"] == "/slack/hook/" + channel.lstrip("#"), (post["path"], channel)
     assert any(t.startswith("[omlc] pipeline meta_fail failed\nchannel: #data-alerts\nrun_id: manual__")
                for t in texts), texts
     pages = [p["json"] for p in posts if p["path"] == "/v2/enqueue"]

@@ -95,25 +95,38 @@ def test_the_loss_report_of_every_metadata_field_is_the_support_table(tmp_path):
         assert f"| `{field}` | {target.support[field].status} |" in page
 
 
-@pytest.mark.parametrize("notifications,project,lost", [
-    ("{on_failure: [{email: a@company.com}]}", None, False),
-    ("{on_failure: [{email: a@company.com}, {slack: '#x'}]}", None, True),
-    ("{on_failure: [{pagerduty: warehouse}]}", None, True),
-    ("{on_failure: [{pagerduty: warehouse}]}", "pd_{service}", False),
+@pytest.mark.parametrize("notifications,connections,lost", [
+    ("{on_failure: [{email: a@company.com}]}", {}, False),
+    ("{on_failure: [{email: a@company.com}, {slack: '#x'}]}", {}, True),
+    ("{on_failure: [{pagerduty: warehouse}]}", {}, True),
+    ("{on_failure: [{pagerduty: warehouse}]}", {"pagerduty": "pd_{service}"}, False),
+    ("{on_failure: [{slack: '#data-alerts'}, {slack: C0123ABCDE}]}", {"slack": "slack_{channel}"}, False),
+    ("{on_failure: [{slack: '#x'}, {pagerduty: warehouse}]}", {"slack": "slack_{channel}"}, True),
 ])
-def test_a_notification_event_is_exact_when_every_target_is(tmp_path, notifications, project, lost):
+def test_a_notification_event_is_exact_when_every_target_is(tmp_path, notifications, connections, lost):
+    """Exact when every Slack channel and PagerDuty service has its own connection
+    ({channel}, {service} in the connection id); the loss names the shared one."""
     settings = Project()
-    if project:
-        settings.notify["pagerduty"]["connection"] = project
+    for channel, connection in connections.items():
+        settings.notify[channel]["connection"] = connection
     unit = _unit(tmp_path, 'oml_version: "0.2.0"\nname: p\nschedule: {expression: "0 2 * * *"}\n'
                            f'metadata: {{notifications: {notifications}}}\n'
                            'steps: [{id: a, component: mysql.extractor, mode: read}]\n', project=settings)
     losses = {loss.field: loss for loss in AirflowTarget().losses(unit)}
     assert ("metadata.notifications.on_failure" in losses) is lost
+    if lost:
+        message = losses["metadata.notifications.on_failure"].message
+        assert ("slack #x" in message) is ("slack" not in connections and "slack" in notifications)
+        assert ("pagerduty warehouse" in message) is ("pagerduty" in notifications)
     code = _code(unit)
-    if project:
-        (call,) = _calls(code, "PagerdutyNotifier")
-        assert ast.literal_eval(_kwargs(call)["pagerduty_events_conn_id"]) == "pd_warehouse"
+    conn_ids = {ast.literal_eval(_kwargs(c)[k]) for name, k in (("PagerdutyNotifier", "pagerduty_events_conn_id"),
+                                                                 ("SlackWebhookNotifier", "slack_webhook_conn_id"))
+                for c in _calls(code, name)}
+    if "pagerduty" in connections:
+        assert conn_ids == {"pd_warehouse"}
+    if "slack" in connections:
+        assert {"slack_data-alerts", "slack_C0123ABCDE"} <= conn_ids if "data-alerts" in notifications \
+            else "slack_x" in conn_ids
 
 
 @pytest.mark.parametrize("sla,zone,lost", [("1d", "Europe/Prague", True), ("1d", "UTC", False),

@@ -132,7 +132,10 @@ def test_loss_report_names_each_field_at_its_location(compiled):
     daily = {d.message.split(":")[0].split("] ")[1]: d for d in losses}
     assert {"metadata.sla", "metadata.notifications.on_sla_breach", "schedule.window",
             "schedule.catchup", "schedule.timeout", "schedule.concurrency", "metadata.owner"} <= set(daily)
-    assert not {"metadata.tests", "metadata.lineage.upstream", "metadata.notifications.on_failure"} & set(daily)
+    assert not {"metadata.tests", "metadata.lineage.upstream", "metadata.notifications.on_success"} & set(daily)
+    # one Slack webhook for every channel (no {channel} in webhook_env)
+    assert daily["metadata.notifications.on_failure"].code == "OML601"
+    assert "slack #data-alerts" in daily["metadata.notifications.on_failure"].message
     assert daily["metadata.sla"].span.line == 26 and daily["metadata.sla"].code == "OML603"
     assert daily["schedule.timeout"].code == "OML603" and daily["schedule.concurrency"].code == "OML601"
     assert "schedule.retry" not in daily and "schedule.expression" not in daily

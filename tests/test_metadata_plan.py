@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from omlc.metadata import checks, notices
+from omlc.metadata import checks, filled_setting, notices
 from omlc.project import Project, load_project
 from omlc.runtime import notify
 from omlc.validate import load_file
@@ -74,6 +74,43 @@ notifications:
     assert project.notify["slack"]["webhook_env"] == "TEAM_SLACK_URL"
     assert project.notify["pagerduty"]["connection"] == "pd_{service}"
     assert project.notify["email"]["host_env"] == "OMLC_SMTP_HOST"  # the bad value is not taken
+
+
+def test_a_placeholder_belongs_to_its_channel(tmp_path):
+    """{channel} fills Slack settings, {service} PagerDuty ones; elsewhere it is refused."""
+    path = tmp_path / "omlc.yaml"
+    path.write_text('notifications:\n'
+                    '  slack: {webhook_env: "SLACK_{channel}_URL", connection: "slack_{service}"}\n'
+                    '  pagerduty: {routing_key_env: "PD_{channel}"}\n'
+                    '  email: {connection: "smtp_{channel}"}\n')
+    project, problems = load_project(str(path))
+    messages = sorted(d.message for d in problems)
+    assert len(messages) == 3, messages
+    assert any(m.startswith("notifications.slack.connection: {service} is not a placeholder of slack") for m in messages)
+    assert any(m.startswith("notifications.pagerduty.routing_key_env: {channel}") for m in messages)
+    assert any(m.startswith("notifications.email.connection: {channel}") for m in messages)
+    assert project.notify["slack"]["webhook_env"] == "SLACK_{channel}_URL"
+    assert project.notify["slack"]["connection"] == "slack_default"  # the refused value is not taken
+    assert filled_setting("SLACK_{channel}_URL", "slack", "#data-alerts", True) == "SLACK_DATA_ALERTS_URL"
+    assert filled_setting("slack_{channel}", "slack", "#data-alerts", False) == "slack_data-alerts"
+    assert filled_setting("pd_{service}", "pagerduty", "data.platform", False) == "pd_data.platform"
+    assert filled_setting("smtp_default", "email", "a@b.co", False) == "smtp_default"
+
+
+def test_one_webhook_per_slack_channel(monkeypatch):
+    """With {channel} in webhook_env, each channel's message goes to its own webhook (the
+    variable named for it); a channel without one is reported by the variable's name."""
+    with http_server() as (base, posts):
+        monkeypatch.setenv("T_SLACK_DATA_ALERTS", base + "/alerts")
+        monkeypatch.setenv("T_SLACK_C0123ABCDE", base + "/by-id")
+        monkeypatch.delenv("T_SLACK_NOWHERE", raising=False)
+        failed = notify.omlc_notify("on_failure", [("slack", "#data-alerts"), ("slack", "C0123ABCDE"),
+                                                   ("slack", "#nowhere")],
+                                    {"slack": {"webhook_env": "T_SLACK_{channel}"}}, {"pipeline": "p"}, "high")
+        wait_for(posts, 2)
+    assert sorted((p["path"], p["json"]["channel"]) for p in posts) == [("/alerts", "#data-alerts"),
+                                                                         ("/by-id", "C0123ABCDE")]
+    assert len(failed) == 1 and "T_SLACK_NOWHERE" in failed[0], failed
 
 
 def test_notices_keep_the_oml_order():

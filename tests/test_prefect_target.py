@@ -132,7 +132,10 @@ def test_loss_report_names_each_field_at_its_location(compiled):
     daily = {d.message.split(":")[0].split("] ")[1]: d for d in losses
              if d.span.path.endswith("daily_customer_sync.oml.yaml")}
     assert {"metadata.sla", "metadata.notifications.on_sla_breach", "schedule.window", "schedule.catchup",
-            "schedule.timeout"} == set(daily)  # tests, lineage, on_failure and on_success: exact
+            "schedule.timeout", "metadata.notifications.on_failure"} == set(daily)  # tests, lineage, on_success: exact
+    # one Slack webhook for every channel (no {channel} in webhook_env)
+    assert daily["metadata.notifications.on_failure"].code == "OML601"
+    assert "slack #data-alerts" in daily["metadata.notifications.on_failure"].message
     assert daily["metadata.sla"].span.line == 26 and daily["metadata.sla"].code == "OML603"
     assert "watchdog" in daily["metadata.sla"].message and "never starts" in daily["metadata.sla"].message
     assert (daily["schedule.catchup"].span.line, daily["schedule.catchup"].span.col) == (16, 3)

@@ -22,17 +22,25 @@ def omlc_notice_text(event, facts):
     return subject, "\n".join(lines) + "\n"
 
 
-def omlc_env_setting(settings, key, service=None):
-    """The value of the environment variable that ``settings[key]`` names (None if unset)."""
-    import os
+def omlc_env_name(settings, key, target=None):
+    """The environment variable that ``settings[key]`` names, its ``{service}`` or
+    ``{channel}`` filled with ``target`` (upper-cased, ``#`` dropped, ``_`` for anything
+    not alphanumeric: omlc.metadata.filled_setting)."""
     import re
 
-    name = settings.get(key)
-    if not name:
-        return None
-    if service is not None:
-        name = name.replace("{service}", re.sub(r"[^A-Za-z0-9]", "_", service).upper())
-    return os.environ.get(name) or None
+    name = settings.get(key) or ""
+    if target is not None:
+        value = re.sub(r"[^A-Za-z0-9]", "_", target.lstrip("#")).upper()
+        name = name.replace("{service}", value).replace("{channel}", value)
+    return name
+
+
+def omlc_env_setting(settings, key, target=None):
+    """The value of the environment variable that ``settings[key]`` names (None if unset)."""
+    import os
+
+    name = omlc_env_name(settings, key, target)
+    return (os.environ.get(name) or None) if name else None
 
 
 def omlc_send_email(settings, to, subject, body):
@@ -76,9 +84,9 @@ def omlc_post_json(url, payload):
 
 def omlc_send_slack(settings, channel, text):
     """Post to the Slack incoming webhook from the environment, to ``channel``."""
-    url = omlc_env_setting(settings, "webhook_env")
+    url = omlc_env_setting(settings, "webhook_env", channel)
     if url is None:
-        raise RuntimeError("no Slack webhook: set the variable %s" % settings.get("webhook_env"))
+        raise RuntimeError("no Slack webhook: set the variable %s" % omlc_env_name(settings, "webhook_env", channel))
     omlc_post_json(url, {"channel": channel, "text": text})
 
 
@@ -87,7 +95,8 @@ def omlc_send_pagerduty(settings, service, summary, severity, facts):
     environment), deduplicated per pipeline run and event."""
     key = omlc_env_setting(settings, "routing_key_env", service)
     if key is None:
-        raise RuntimeError("no PagerDuty routing key: set the variable %s" % settings.get("routing_key_env"))
+        raise RuntimeError("no PagerDuty routing key: set the variable %s"
+                           % omlc_env_name(settings, "routing_key_env", service))
     url = omlc_env_setting(settings, "url_env") or "https://events.pagerduty.com/v2/enqueue"
     omlc_post_json(url, {
         "routing_key": key, "event_action": "trigger",

@@ -94,7 +94,8 @@ use) as DAG callbacks and as the callback of the SLA's `DeadlineAlert`, which ne
 running triggerer; lineage references are Assets. Where notifications go is in Airflow
 connections, named in `omlc.yaml` (`notifications.email.connection`, default
 `smtp_default`, with the sender as the connection's `from_email`;
-`notifications.slack.connection`, default `slack_default`, an incoming webhook;
+`notifications.slack.connection`, default `slack_default`, an incoming webhook, where
+`{{channel}}` gives each Slack channel its own connection and webhook;
 `notifications.pagerduty.connection`, default `pagerduty_events_default`, where
 `{{service}}` gives each PagerDuty service its own connection and integration key).
 
@@ -105,9 +106,9 @@ Value-dependent losses: a cron schedule whose fire times Airflow moves at a DST 
 (approximated, with the day and times), an interval no cron expression gives
 (DeltaTriggerTimetable: approximated), a `metadata.description` ending in `.md`, an SLA
 in calendar days (`1d`, `1w`) in a timezone with DST (approximated: the deadline interval
-is elapsed time); a notification event whose targets are all exact (email, or PagerDuty
-with `{{service}}` in the connection id) is exact, one with a Slack target or a PagerDuty
-target sharing one connection is approximated.
+is elapsed time); a notification event whose targets are all exact (email, Slack with `{{channel}}`
+in the connection id, PagerDuty with `{{service}}` in it) is exact, one with a Slack
+channel or a PagerDuty service sharing one connection is approximated.
 
 """
 
@@ -118,9 +119,10 @@ _HOW = ("one official provider notifier per target, connections named by omlc.ya
         "pagerduty.connection with {service} filled, component=service, group=pipeline, severity from "
         "criticality), exact when the connection id holds {service} (one integration key per service), "
         "approximated otherwise (every service alerts through that connection's integration key); slack: "
-        "SlackWebhookNotifier(slack_webhook_conn_id=slack.connection), approximated: an incoming webhook posts to "
-        "the channel it was created for, so the OML channel is named in the message only. An event whose "
-        "targets are all exact is exact")
+        "SlackWebhookNotifier(slack_webhook_conn_id=slack.connection with {channel} filled), exact when the "
+        "connection id holds {channel} (one incoming webhook per channel), approximated otherwise: an incoming "
+        "webhook posts to the channel it was created for, so the OML channel is named in the message only. An "
+        "event whose targets are all exact is exact")
 
 
 class AirflowTarget(Target):
@@ -227,22 +229,14 @@ class AirflowTarget(Target):
         """Notifications: an event whose targets all reach exactly what OML names is exact;
         the others say which target is approximated and why. An SLA in calendar days in a
         zone with DST: Airflow adds elapsed time."""
-        from omlc.metadata import notices, service_name
+        from omlc.metadata import shared_destinations
 
         p = unit.pipeline
-        for event, targets in notices(p).items():
-            field = f"metadata.notifications.{event}"
-            why = []
-            for n in targets:
-                if n.channel == "slack":
-                    why.append(f"slack {n.target}: SlackWebhookNotifier posts to the channel of the incoming webhook "
-                               f"in connection {_slack_connection(unit)!r}; {n.target} is named in the message only")
-                elif n.channel == "pagerduty" and not _per_service(unit):
-                    why.append(f"pagerduty {n.target}: alerts through the integration key of connection "
-                               f"{service_name(unit.notify['pagerduty']['connection'], n.target, False)!r} (the "
-                               "same for every service: put {service} in notifications.pagerduty.connection); "
-                               f"{n.target} is the event's component")
-            yield Loss(self.name, field, "approximated" if why else "exact", "; ".join(why) if why else "")
+        then = {"slack": "SlackWebhookNotifier posts to the channel its webhook was made for; {target} is named in "
+                         "the message only",
+                "pagerduty": "{target} is the event's component"}
+        for event, why in shared_destinations(unit, "connection", then).items():
+            yield Loss(self.name, f"metadata.notifications.{event}", "approximated" if why else "exact", "; ".join(why))
         md = p.metadata
         if md is not None and md.sla is not None and md.sla.is_calendar and p.schedule is not None \
                 and _has_dst(p.schedule.timezone):
@@ -453,7 +447,7 @@ def notifier(unit: Unit, event: str, notice) -> dict:
     import html
 
     from omlc.durations import Duration
-    from omlc.metadata import SEVERITY, service_name
+    from omlc.metadata import SEVERITY, filled_setting
 
     p = unit.pipeline
     e = jinja_escape
@@ -466,30 +460,22 @@ def notifier(unit: Unit, event: str, notice) -> dict:
         run = "{{ run_id }}"
         details = [("run_id", run), ("reason", "{{ reason }}")]
     settings = unit.notify.get(notice.channel, {})
+    connection = e(filled_setting(settings["connection"], notice.channel, notice.target, False))
     if notice.channel == "email":
         body = "<p>" + e(html.escape(subject)) + "</p><p>" + "<br>".join(f"{k}: {v}" for k, v in details) + "</p>"
-        args = [("to", e(notice.target)), ("smtp_conn_id", e(settings["connection"])), ("subject", e(subject)),
+        args = [("to", e(notice.target)), ("smtp_conn_id", connection), ("subject", e(subject)),
                 ("html_content", body)]
     elif notice.channel == "slack":
         text = "\n".join([e(subject), e(f"channel: {notice.target}")] + [f"{k}: {v}" for k, v in details])
-        args = [("slack_webhook_conn_id", e(settings["connection"])), ("text", text)]
+        args = [("slack_webhook_conn_id", connection), ("text", text)]
     else:
         md = p.metadata
-        args = [("pagerduty_events_conn_id", e(service_name(settings["connection"], notice.target, False))),
+        args = [("pagerduty_events_conn_id", connection),
                 ("summary", e(subject[:1024])), ("severity", SEVERITY[md.criticality if md else None]),
                 ("source", e(f"omlc/{p.name}")), ("component", e(notice.target)), ("group", e(p.name)),
                 ("dedup_key", e(f"omlc/{p.name}/") + run + e(f"/{event}")),
                 ("custom_details", {"pipeline": e(p.name), "event": event, **dict(details)})]
     return {"cls": NOTIFIERS[notice.channel][1], "args": args}
-
-
-def _slack_connection(unit: Unit) -> str:
-    return unit.notify["slack"]["connection"]
-
-
-def _per_service(unit: Unit) -> bool:
-    """Whether each PagerDuty service has its own Airflow connection (integration key)."""
-    return "{service}" in unit.notify["pagerduty"]["connection"]
 
 
 def _has_dst(tz_name: str) -> bool:

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Iterable
 
 from omlc.diagnostics import diag
+from omlc.metadata import RUNTIME_PER_DESTINATION, runtime_notification_losses
 from omlc.targets import INFORMATIONAL, Loss, Support, Target, Unit, step_names
 
 # dagster._core.definitions.utils (1.13.28)
@@ -42,6 +43,7 @@ PIPELINE_TAG = "omlc/pipeline"
 CONCURRENCY_TAG = "omlc/concurrency_key"
 MAX_RUNTIME_TAG = "dagster/max_runtime"
 PIPELINE_OP = "run_pipeline"
+SLA_BREACH = "emulated: sent by the SLA sensor (see metadata.sla), as on_failure sends; nothing without metadata.sla"
 FRAGMENT_SUFFIX = ".dagster.yaml"
 
 
@@ -282,18 +284,20 @@ class DagsterTarget(Target):
                                                         "lineage` draws it. Modules merged into one Definitions must "
                                                         "not define one key differently (Dagster refuses conflicting "
                                                         "AssetSpecs): keep each module its own code location"),
-        "metadata.notifications.on_failure": Support("exact", "@dg.run_failure_sensor <job>__on_failure monitoring "
-                                                              "the job (running by default, evaluated by the daemon) "
-                                                              "sends to every target: email over SMTP, Slack incoming "
-                                                              "webhook, PagerDuty Events API v2 (severity from "
+        "metadata.notifications.on_failure": Support("approximated", "@dg.run_failure_sensor <job>__on_failure "
+                                                              "monitoring the job (running by default, evaluated by the "
+                                                              "daemon) sends to every target: email over SMTP, Slack "
+                                                              "incoming webhook, PagerDuty Events API v2 (severity from "
                                                               "criticality), with servers and keys from the "
                                                               "environment variables omlc.yaml names; the message has "
                                                               "the run's failure, fire time and window; a failed send "
-                                                              "is logged in the sensor's tick, never raised"),
-        "metadata.notifications.on_success": Support("exact", "@dg.run_status_sensor(run_status=SUCCESS) "
-                                                              "<job>__on_success, sending as on_failure does"),
-        "metadata.notifications.on_sla_breach": Support("emulated", "sent by the SLA sensor (see metadata.sla), as "
-                                                                    "on_failure sends; nothing without metadata.sla"),
+                                                              "is logged in the sensor's tick, never raised; "
+                                                              + RUNTIME_PER_DESTINATION),
+        "metadata.notifications.on_success": Support("approximated", "@dg.run_status_sensor(run_status=SUCCESS) "
+                                                              "<job>__on_success, sending as on_failure does (exact or "
+                                                              "approximated as it is)"),
+        "metadata.notifications.on_sla_breach": Support("approximated", SLA_BREACH + "; approximated as on_failure "
+                                                                        "is when its targets share a webhook or key"),
         **INFORMATIONAL,
     }
 
@@ -313,6 +317,7 @@ class DagsterTarget(Target):
 
         p = unit.pipeline
         s = p.schedule
+        yield from runtime_notification_losses(self, unit, SLA_BREACH[len("emulated: "):])
         job = dagster_name(p.name)
         if job != p.name:
             yield Loss(self.name, "name", "approximated",

@@ -40,9 +40,11 @@ from types import SimpleNamespace
 from typing import Iterable
 
 from omlc.codegen import literal
+from omlc.metadata import RUNTIME_PER_DESTINATION, runtime_notification_losses
 from omlc.targets import INFORMATIONAL, Loss, Support, Target, Unit, metadata_tags, step_names
 
 PIPELINE_TASK_NAME = "run_pipeline"
+SLA_BREACH = "emulated: sent by the SLA watchdog (see metadata.sla), as on_failure sends"
 # the runtime functions the module calls itself, besides what the schedule's window needs
 RUNTIME_EXTRA = ("omlc_run_command", "omlc_run_values", "omlc_prev_fire", "omlc_resolve_wall", "omlc_zone",
                  "omlc_instant")
@@ -235,16 +237,18 @@ class PrefectTarget(Target):
                                                         "with the pipeline's asset as their dependency: Prefect's asset "
                                                         "graph is upstream -> pipeline -> downstream, as `omlc lineage` "
                                                         "draws it, recorded by each successful run"),
-        "metadata.notifications.on_failure": Support("exact", "flow hooks on_failure and on_crashed (Prefect's runner "
-                                                              "calls on_crashed when the flow-run process dies) send to "
-                                                              "every target: email over SMTP, Slack incoming webhook, "
-                                                              "PagerDuty Events API v2 (severity from criticality), with "
-                                                              "servers and keys from the environment variables omlc.yaml "
-                                                              "names; a failed send is logged in the run, never raised"),
-        "metadata.notifications.on_success": Support("exact", "a flow on_completion hook, sending as on_failure does; "
-                                                              "not for runs the flow skips (state name Skipped)"),
-        "metadata.notifications.on_sla_breach": Support("emulated", "sent by the SLA watchdog (see metadata.sla), as "
-                                                                    "on_failure sends"),
+        "metadata.notifications.on_failure": Support("approximated", "flow hooks on_failure and on_crashed (Prefect's "
+                                                              "runner calls on_crashed when the flow-run process dies) "
+                                                              "send to every target: email over SMTP, Slack incoming "
+                                                              "webhook, PagerDuty Events API v2 (severity from "
+                                                              "criticality), with servers and keys from the environment "
+                                                              "variables omlc.yaml names; a failed send is logged in the "
+                                                              "run, never raised; " + RUNTIME_PER_DESTINATION),
+        "metadata.notifications.on_success": Support("approximated", "a flow on_completion hook, sending as on_failure "
+                                                              "does (exact or approximated as it is); not for runs the "
+                                                              "flow skips (state name Skipped)"),
+        "metadata.notifications.on_sla_breach": Support("approximated", SLA_BREACH + "; approximated as on_failure "
+                                                                        "is when its targets share a webhook or key"),
         **INFORMATIONAL,
     }
 
@@ -253,6 +257,7 @@ class PrefectTarget(Target):
         from omlc.schedule.targets import dst_difference
 
         p = unit.pipeline
+        yield from runtime_notification_losses(self, unit, SLA_BREACH[len("emulated: "):])
         s = p.schedule
         if s is None:
             return
