@@ -30,7 +30,7 @@ from typing import Any
 import libcst as cst  # a reader module is imported only to read code
 import libcst.matchers as m
 
-from omlc.cstread import UNREADABLE, Source, call_to, dotted, keywords, positional, value
+from omlc.cstread import HEAD, UNREADABLE, Source, call_to, dotted, keywords, positional, value
 from omlc.diagnostics import Span, diag
 from omlc.readback import Reader, Readback, facts
 
@@ -53,9 +53,10 @@ def _kind(decorator) -> str:
     return parts[2] if parts[0] in _MODULES and parts[2] in _DECORATORS else ""
 
 
-def _wanted(node) -> bool:
-    if isinstance(node, ast.FunctionDef):
-        return any(_kind(d) for d in node.decorator_list)
+def _wanted(node) -> bool | str:
+    if isinstance(node, ast.FunctionDef):  # a sensor is read by its decorator (and whether defs loads it)
+        kinds = [_kind(d) for d in node.decorator_list]
+        return HEAD if any(k.endswith("sensor") for k in kinds) else any(kinds)
     if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
             and node.targets[0].id in _LIST_LITERALS:
         return True
