@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import ast
 import bisect
-import gc
-from contextlib import contextmanager
 from typing import Any, Callable
 
 from omlc.diagnostics import Diagnostic, Span, diag
+from omlc.loader import gc_paused
 
 UNREADABLE = object()  # a value that is not a literal
 HEAD = "head"  # ``wanted`` returns it for a function whose decorators and signature are enough
@@ -35,7 +34,7 @@ class Source:
         self.literals: dict[str, tuple[Any, Span]] = {}  # NAME = <literal> at the top level
         self._positions: Any = {}
         self._starts: list[tuple[int, int]] = []  # (first line in the parsed text, first line in the file)
-        with _gc_paused():
+        with gc_paused():  # ast and libcst allocate tens of thousands of acyclic objects: no GC passes
             self._parse(text, wanted)
 
     def _parse(self, text: str, wanted: Callable[[ast.stmt], bool | str | list]) -> None:
@@ -126,21 +125,6 @@ class Source:
         code = " ".join(cst.Module(body=[]).code_for_node(node).split())
         return diag("OML702", f"[{self.target}] cannot read {what}: {code[:77] + '...' if len(code) > 80 else code}",
                     self.span(node))
-
-
-@contextmanager
-def _gc_paused():
-    """No cyclic garbage collection while ast and libcst build their trees: the tens of
-    thousands of objects they allocate (acyclic: refcounting frees them) would set off
-    collections that scan the whole heap, a third of a read-back's time and most of its
-    variance."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _lines(lines: list[str], start: int, end: int) -> str:

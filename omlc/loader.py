@@ -270,11 +270,12 @@ def parse_yaml(source: Source) -> tuple[YNode, list[Diagnostic]]:
 
 @contextlib.contextmanager
 def gc_paused():
-    """Pause the cyclic garbage collector while loading.
+    """Pause the cyclic garbage collector while loading (or parsing generated code).
 
     Loading allocates many small acyclic objects (freed by reference counting); the cyclic
     collector would rescan every live tree on each pass, which doubles the cost of
-    validating many pipelines in one process.
+    validating many pipelines in one process, and is a third of a libcst read-back's time
+    and most of its variance.
     """
     enabled = gc.isenabled()
     gc.disable()
