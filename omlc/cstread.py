@@ -96,9 +96,8 @@ class Source:
             try:
                 module = cst.parse_module("".join(chunks))
             except cst.ParserSyntaxError as exc:  # Python that this libcst does not parse
-                parsed, original = self._starts[max(bisect.bisect_right(self._starts, (exc.raw_line, 1 << 30)) - 1, 0)]
                 self.error = diag("OML702", f"[{target}] libcst cannot parse this: {exc.message}",
-                                  Span(path, exc.raw_line - parsed + original, exc.raw_column + 1))
+                                  Span(path, self._line(exc.raw_line), exc.raw_column + 1))
                 return
             self._positions = _positions(module)
             for owner, stmt in zip(owners, module.body):

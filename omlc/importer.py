@@ -323,7 +323,6 @@ def _copy(new, old, path: tuple) -> None:
         parent[key] = value
 
 
-
 def _merge_items(new, old, path: tuple, before: list, after: list) -> bool:
     """A list field whose fact has one element per OML item (tests, notification targets,
     lineage references) rewritten item by item: an item whose fact is unchanged stays as
@@ -339,6 +338,7 @@ def _merge_items(new, old, path: tuple, before: list, after: list) -> bool:
             old_items[i] = item
     del old_items[len(new_items):]
     return True
+
 
 def _same(a, b) -> bool:
     """Equal as OML means them: the same text, or the same duration (300 and 5m)."""
