@@ -65,12 +65,11 @@ def _wanted(node) -> bool | str:
         or isinstance(node.value.func, ast.Name) and node.value.func.id == "Definitions")
 
 
-# what the reader recognises (libcst matchers): a Dagster decorator, bare or called
-# (``@dg.op(...)``, ``@dagster.job``, ``@schedule(...)``)
-_DAGSTER_NAME = m.OneOf(*(m.Name(n) for n in _DECORATORS),
-                        *(m.Attribute(value=m.Name(module), attr=m.Name(n)) for module in _MODULES if module
-                          for n in _DECORATORS))
-_DAGSTER_DECORATOR = m.Decorator(decorator=_DAGSTER_NAME | m.Call(func=_DAGSTER_NAME))
+# what the reader recognises (libcst matchers): a decorator, bare or called, named as
+# ``name`` or ``module.name`` (``@dg.op(...)``, ``@dagster.job``, ``@schedule(...)``);
+# _decorated checks the names
+_NAME = m.Name() | m.Attribute(value=m.Name())
+_DECORATOR = m.Decorator(decorator=_NAME | m.Call(func=_NAME))
 _LIST_LITERAL = m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(
     target=m.OneOf(*(m.Name(n) for n in _LIST_LITERALS)))])])
 _DEFINITIONS = m.SimpleStatementLine(body=[m.Assign(value=call_to("Definitions"))])
@@ -80,10 +79,12 @@ _RETRY_POLICY = call_to("RetryPolicy")
 def _decorated(stmt) -> tuple[str, Any]:
     """The Dagster decorator of a libcst function: its kind and its call (None when bare)."""
     for deco in stmt.decorators:
-        if m.matches(deco, _DAGSTER_DECORATOR):
+        if m.matches(deco, _DECORATOR):
             node = deco.decorator
             call = node if isinstance(node, cst.Call) else None
-            return dotted(call.func if call is not None else node).rpartition(".")[2], call
+            module, _, name = dotted(call.func if call is not None else node).rpartition(".")
+            if module in _MODULES and name in _DECORATORS:
+                return name, call
     return "", None
 
 
@@ -544,10 +545,13 @@ class _Walk:
                      f"{odd[field]!r} in the op {odd['name']!r} and {', '.join(others)} in the others")
 
 
+_CALL_STATEMENT = m.SimpleStatementLine(body=[m.Expr(value=m.Call(func=m.Name()))])
+
+
 def _calls(function, name: str) -> list:
     """The calls of the function ``name`` that are statements of ``function``'s body."""
-    statement = m.SimpleStatementLine(body=[m.Expr(value=m.Call(func=m.Name(name)))])
-    return [line.body[0].value for line in function.body.body if m.matches(line, statement)]
+    return [line.body[0].value for line in function.body.body
+            if m.matches(line, _CALL_STATEMENT) and line.body[0].value.func.value == name]
 
 
 def _checked_names(function) -> set[str]:
