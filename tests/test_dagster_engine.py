@@ -150,7 +150,16 @@ def test_jobs_and_schedules_equal_the_oml(dagster):
         assert job["description"] == p.description
         assert job["tags"].get("dagster/max_runtime") == (str(s.timeout.nominal_seconds) if s and s.timeout else None)
         delays = retry_delays(s.retry if s else None)
-        for op in job["ops"].values():
+        lineage = [name for name, op in job["ops"].items() if "omlc/lineage" in op["tags"]]
+        declared = md is not None and md.lineage is not None and bool(md.lineage.upstream or md.lineage.downstream)
+        assert lineage == ([f"{job_name}__lineage"] if declared else []), name
+        for op_name, op in job["ops"].items():
+            if op_name in lineage:  # records metadata.lineage after every other op: no config, no retries
+                assert op["fire_time_default"] is None and op["retry_policy"] is None
+                others = {n: o for n, o in job["ops"].items() if n != op_name}
+                ends = {n for n in others if not any(n in o["upstream"] for o in others.values())}
+                assert ends <= set(op["upstream"]) <= set(others), name
+                continue
             assert op["fire_time_default"] == ""
             if "omlc/check" in op["tags"]:  # data checks are not retried
                 assert op["retry_policy"] is None, name
@@ -394,7 +403,9 @@ def metadata_run(tmp_path_factory):
 def test_a_failing_check_fails_the_run_and_a_passing_one_passes(metadata_run):
     good, bad = metadata_run["good"], metadata_run["bad"]
     assert good["success"] and set(good["steps"].values()) == {"STEP_SUCCESS"}
-    assert set(good["steps"]) == {"notified__run_pipeline", "notified__check_custom", "notified__check_row_count"}
+    assert set(good["steps"]) == {"notified__run_pipeline", "notified__check_custom", "notified__check_row_count",
+                                  "notified__lineage"}
+    assert "notified__lineage" not in bad["steps"]  # a failed check: lineage is not recorded
     assert not bad["success"]
     assert bad["steps"]["notified__check_custom"] == "STEP_FAILURE"
     assert bad["steps"]["notified__run_pipeline"] == bad["steps"]["notified__check_row_count"] == "STEP_SUCCESS"
@@ -458,4 +469,10 @@ def test_lineage_asset_keys_and_deps_are_on_the_definitions(metadata_run):
         [k["table: src.orders"], k["file: exports/web events"], k["pipeline: feeder"]])
     assert assets[k["dashboard: sales"]]["parents"] == assets[k["table: shared.t"]]["parents"] == [
         k["pipeline: notified"]]
-    assert not any(a["materializable"] for a in assets.values())  # the job runs as it did
+    assert not any(a["materializable"] for a in assets.values())  # specs, not assets the job defines
+    # the successful run recorded the pipeline's and the downstream assets; the failed one nothing
+    assert sorted(metadata_run["good"]["materialized"]) == sorted(
+        [k["pipeline: notified"], k["dashboard: sales"], k["table: shared.t"]])
+    assert metadata_run["bad"]["materialized"] == []
+    assert metadata_run["latest_materialization"] == {
+        key: metadata_run["good"]["run_id"] for key in metadata_run["good"]["materialized"]}

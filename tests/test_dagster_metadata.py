@@ -59,9 +59,13 @@ def test_each_data_test_is_a_check_op_after_every_leaf_op(tmp_path, granularity)
     assert checks[3][3].endswith("/tests/validate_customers.py") and checks[3][1] == 'python3 "$OMLC_TEST_SCRIPT"'
     leaf = "run_pipeline" if granularity == "pipeline" else "step_load_customers"
     for name, *_ in checks:
-        assert f"    {name}(after={leaf}_done)\n" in code
+        assert f"    {name}_done = {name}(after={leaf}_done)\n" in code
         assert f"name='daily_customer_sync__{name[5:]}'" in code
     assert set(_literal(code, "OMLC_OPS")) >= {f"daily_customer_sync__{c[0][5:]}" for c in checks}
+    # the seed declares lineage: the op that records it runs after the leaf and every check
+    after = ", ".join([f"{leaf}_done"] + [f"{name}_done" for name, *_ in checks])
+    assert f"    omlc_lineage(after=[{after}])\n" in code
+    assert "daily_customer_sync__lineage" not in _literal(code, "OMLC_OPS")  # it takes no run config
 
 
 def test_checks_wait_for_every_leaf_step(tmp_path):

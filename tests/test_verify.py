@@ -203,6 +203,16 @@ def test_a_hand_edit_of_a_dagster_job_is_drift_at_its_line(tmp_path, what, patte
     _edit_and_verify(tmp_path, DagsterTarget(), pattern, replacement, fact, 1)
 
 
+def test_a_job_that_no_longer_records_lineage_is_drift(tmp_path):
+    """Removing the lineage op from the job: the module still declares the asset specs, but
+    no run records them any more."""
+    generated, _, run = _hand_edit(tmp_path, DagsterTarget(), r"\n    omlc_lineage\(after=.*\)\n", "\n")
+    assert run.returncode == 1, run.stdout
+    drift = [ln for ln in run.stdout.splitlines() if "error OML701" in ln]
+    assert len(drift) == 1 and "] dagster.lineage_recorded: the code at " in drift[0], run.stdout
+    assert "says False, the OML says True" in drift[0]
+
+
 @pytest.mark.parametrize("pattern,replacement,message", [
     (r"^def omlc_job\(\):", "def omlc_job(:", "not Python"),
     (r"^@dg\.job\(", "@dg.graph(", "no @dg.job(...) function"),

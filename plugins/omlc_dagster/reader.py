@@ -14,7 +14,9 @@ check op of the job runs (``omlc_run_check(context, i)``), the ``OMLC_<EVENT>`` 
 each notification sensor that ``defs`` loads (``on_sla_breach`` and ``OMLC_SLA``: the SLA
 sensor's), and the ``(key, kind, name)`` rows of ``OMLC_UPSTREAM``/``OMLC_DOWNSTREAM`` when
 ``defs`` loads ``omlc_assets()`` (a row whose key is not ``asset_key(kind, name)`` reads as
-its key, so a hand-edited key is drift). Nothing is executed and Dagster is not imported.
+its key, so a hand-edited key is drift), and whether the job invokes the op that records
+lineage (``omlc_record_lineage(context)``; ``dagster.lineage_recorded``). Nothing is
+executed and Dagster is not imported.
 
 Not read, because the module does not carry them (both are in the loss report):
 ``schedule.concurrency`` (the limit is in ``<name>.dagster.yaml``; the module carries only
@@ -110,6 +112,7 @@ class DagsterReader(Reader):
         "dagster.retry_delay": ("schedule", "retry"),
         "dagster.max_runtime": ("schedule", "timeout"),
         "dagster.concurrency_key": ("schedule", "concurrency"),
+        "dagster.lineage_recorded": ("metadata", "lineage"),
     }
 
     def expected(self, pipeline, granularity: str) -> dict[str, Any]:
@@ -123,6 +126,7 @@ class DagsterReader(Reader):
             found.pop(key, None)
         job = dagster_name(pipeline.name)
         found["dagster.job"] = job
+        found["dagster.lineage_recorded"] = bool(found["metadata.lineage.upstream"] or found["metadata.lineage.downstream"])
         if granularity == "step":
             names = step_names(pipeline.steps)
             found["steps"] = op_order(pipeline)
@@ -280,7 +284,11 @@ class _Walk:
             if not isinstance(index, int):
                 self.unreadable("the data check the op runs", node)
                 return
-            self.ops[stmt.name.value] = {"name": name, "name_node": name_node, "step": "", "check": index,
+            self.ops[stmt.name.value] = {"name": name, "name_node": name_node, "kind": "check", "step": "",
+                                         "check": index, "retries": retries, "delay": delay, "policy": policy_node}
+            return
+        if _calls(stmt, "omlc_record_lineage"):  # the op that records metadata.lineage
+            self.ops[stmt.name.value] = {"name": name, "name_node": name_node, "kind": "lineage", "step": "",
                                          "retries": retries, "delay": delay, "policy": policy_node}
             return
         step = None
@@ -294,8 +302,8 @@ class _Walk:
         if step is None:
             self.unreadable("the op (it does not call omlc_run_step)", stmt.name)
             return
-        self.ops[stmt.name.value] = {"name": name, "name_node": name_node, "step": step, "retries": retries,
-                                     "delay": delay, "policy": policy_node}
+        self.ops[stmt.name.value] = {"name": name, "name_node": name_node, "kind": "step", "step": step,
+                                     "retries": retries, "delay": delay, "policy": policy_node}
 
     def job_facts(self) -> None:
         job, put, span = self.job, self.put, self.span
@@ -393,10 +401,10 @@ class _Walk:
                 done[small.targets[0].target.value] = op
             invoked.append((op, ups, call))
         self.invoked = [op for op, _, _ in invoked]
-        ops = [o for o in self.ops.values() if "check" not in o]
+        ops = [o for o in self.ops.values() if o["kind"] == "step"]
         if ops:
             job = self.rb.facts.get("dagster.job")
-            odd = next((o for f, o in self.ops.items() if "check" not in o and o["name"] != f"{job}__{f}"), ops[0])
+            odd = next((o for f, o in self.ops.items() if o["kind"] == "step" and o["name"] != f"{job}__{f}"), ops[0])
             put("dagster.ops", sorted(str(o["name"]) for o in ops), span(odd["name_node"]))
         run_config = self.literal("OMLC_OPS", required=self.schedule_function is not None)
         if run_config is not None and self.schedule_function is not None:
@@ -459,7 +467,7 @@ class _Walk:
         at_defs = span(definitions)
         literals = self.source.literals
         checks = self.lists.get("OMLC_CHECKS")
-        run = {o["check"] for f, o in self.ops.items() if "check" in o and f in self.invoked}
+        run = {o["check"] for f, o in self.ops.items() if o["kind"] == "check" and f in self.invoked}
         tests, where = [], []
         if checks is not None and not isinstance(checks, cst.List):
             self.unreadable("OMLC_CHECKS", checks)
@@ -507,7 +515,10 @@ class _Walk:
                 put(f"metadata.notifications.{event}", found[0], found[1])
             else:  # no sensor sends it
                 put(f"metadata.notifications.{event}", [], at_sensors)
-        # lineage: the asset specs defs loads
+        # lineage: the asset specs defs loads, and whether the job runs the op that records it
+        recorder = next((f for f, o in self.ops.items() if o["kind"] == "lineage"), None)
+        put("dagster.lineage_recorded", recorder in self.invoked,
+            span(self.ops[recorder]["name_node"]) if recorder is not None else span(self.job_function.name))
         loaded = isinstance(self.assets, cst.Call) and dotted(self.assets.func) == "omlc_assets"
         if self.assets is not None and not loaded:
             self.unreadable("the Definitions assets", self.assets)
@@ -531,7 +542,7 @@ class _Walk:
     def retry_facts(self) -> None:
         """Every op's retry policy: the number of retries and the first delay, where all
         ops agree; else the odd op's."""
-        ops = [o for o in self.ops.values() if "check" not in o]  # checks are not retried
+        ops = [o for o in self.ops.values() if o["kind"] == "step"]  # checks and the lineage op are not retried
         for key, field in (("schedule.retry.attempts", "retries"), ("dagster.retry_delay", "delay")):
             if not ops:
                 continue

@@ -6,7 +6,7 @@ pipeline is a graph of commands with no declared data products, which is what a 
 ops is. ``metadata``: data tests are check ops after the leaf ops (a failing one fails the
 run); notifications are run status sensors calling the embedded ``omlc_notify``; the SLA is
 a sensor over the job's runs (FreshnessPolicy is for assets); lineage is asset specs in
-``defs`` that the job does not materialize (see :func:`lineage_specs`).
+``defs`` (see :func:`lineage_specs`) whose materializations a last op of the job records.
 Every value is a Python literal (:func:`omlc.codegen.literal`); SQL and other step configs
 never enter the module: the runner reads them from the runtime copy of the pipeline. Each op
 runs the project's runner command through the embedded ``omlc_run_command``, which also
@@ -43,6 +43,7 @@ PIPELINE_TAG = "omlc/pipeline"
 CONCURRENCY_TAG = "omlc/concurrency_key"
 MAX_RUNTIME_TAG = "dagster/max_runtime"
 PIPELINE_OP = "run_pipeline"
+LINEAGE_OP = "lineage"  # the op that records metadata.lineage: <job>__lineage
 SLA_BREACH = "emulated: sent by the SLA sensor (see metadata.sla), as on_failure sends; nothing without metadata.sla"
 FRAGMENT_SUFFIX = ".dagster.yaml"
 
@@ -197,8 +198,10 @@ targets {versions}; it imports only Dagster and the standard library, and never 
   Sensors, like the schedule, are running by default and need the Dagster daemon.
   Lineage is asset specs in `defs` keyed by `omlc.lineage.asset_key`
   (`table: mysql.orders` -> `table/mysql/orders`): the pipeline's own key
-  `pipeline/<name>` depends on the upstream keys, each downstream key on it; the job does
-  not materialize them. A key listed both upstream and downstream keeps only its
+  `pipeline/<name>` depends on the upstream keys, each downstream key on it. When the
+  pipeline declares lineage, a last op `<job>__lineage`, after every other op and check,
+  records a materialization of its own key and of each downstream key (the specs stay
+  external: Dagster does not run them). A key listed both upstream and downstream keeps only its
   downstream edge (Dagster refuses the cycle; reported).
 
 How each OML field is expressed (this table is the loss report's source; a test keeps it
@@ -277,8 +280,10 @@ class DagsterTarget(Target):
                                                       "every module defines the AssetSpec of its pipeline's key "
                                                       "(pipeline/<name>, what `pipeline: <name>` names elsewhere, so "
                                                       "modules link up) with the upstream keys as deps; Dagster shows "
-                                                      "keys no module defines as external assets. The job does not "
-                                                      "materialize the specs: it runs as without them"),
+                                                      "keys no module defines as external assets. After every "
+                                                      "other op and check, the op <job>__lineage records a "
+                                                      "materialization of the pipeline's key and each downstream "
+                                                      "key"),
         "metadata.lineage.downstream": Support("exact", "an AssetSpec per downstream key with the pipeline's key as "
                                                         "its dep: upstream -> pipeline -> downstream, as `omlc "
                                                         "lineage` draws it. Modules merged into one Definitions must "
@@ -376,6 +381,10 @@ class DagsterTarget(Target):
         upstream_of = {up for op in ops for up in op["ups"]}
         leaves = [op["var"] for op in ops if op["var"] not in upstream_of]
         events, notify = runtime_notices(p, unit.notify)
+        lineage = lineage_specs(p)
+        lineage_op = {"name": f"{job}__{LINEAGE_OP}", "var": f"omlc_{LINEAGE_OP}",
+                      "after": [f"{v}_done" for v in leaves + [c["var"] for c in checks]]} \
+            if lineage["upstream"] or lineage["downstream"] else None
         return {
             "title": self.title,
             "source_name": p.name,
@@ -398,7 +407,7 @@ class DagsterTarget(Target):
             "command": unit.runner.shell(),
             "ops": ops,
             "op_names": [op["name"] for op in ops] + [c["name"] for c in checks],
-            "needed": sorted(upstream_of | (set(leaves) if checks else set())),
+            "needed": sorted(upstream_of | (set(leaves) if checks or lineage_op else set())),
             "checks": checks,
             "leaves": leaves,
             "events": events,
@@ -407,7 +416,8 @@ class DagsterTarget(Target):
             "severity": SEVERITY[md.criticality if md is not None else None],
             "sla": sla_seconds(p),
             "sensors": sensor_names(p, job),
-            "lineage": lineage_specs(p),
+            "lineage": lineage,
+            "lineage_op": lineage_op,
         }
 
     def ops(self, unit: Unit, job: str) -> list[dict]:

@@ -49,13 +49,13 @@ def describe_job(job):
     for node in job.graph.nodes:
         definition = node.definition
         policy = definition.retry_policy
-        field = definition.config_schema.as_field().config_type.fields["fire_time"]
+        fields = getattr(definition.config_schema.as_field().config_type, "fields", {})  # none: Any
         ops[node.name] = {
             "tags": dict(definition.tags),
             "retry_policy": None if policy is None else {
                 "max_retries": policy.max_retries, "delay": policy.delay,
                 "backoff": None if policy.backoff is None else policy.backoff.value},
-            "fire_time_default": field.default_value,
+            "fire_time_default": fields["fire_time"].default_value if "fire_time" in fields else None,
             "upstream": sorted(o.node_name for o in deps.all_upstream_outputs_from_node(node.name)),
         }
     return {

@@ -38,7 +38,9 @@ def run(fail):
     os.environ["OMLC_FAIL_CHECK"] = "1" if fail else "0"
     result = job.execute_in_process(instance=instance, raise_on_error=False)
     steps = {e.step_key: e.event_type_value for e in result.all_events if e.is_step_success or e.is_step_failure}
-    return result, {"success": result.success, "steps": steps, "run_id": result.run_id}
+    materialized = [e.asset_key.to_user_string() for e in result.all_events
+                    if e.event_type_value == "ASSET_MATERIALIZATION"]
+    return result, {"success": result.success, "steps": steps, "run_id": result.run_id, "materialized": materialized}
 
 
 good, answer["good"] = run(False)
@@ -63,6 +65,8 @@ context = dg.build_sensor_context(instance=instance, cursor=first)
 sensors[names["sla"]](context)
 answer["sla_cursor"] = [json.loads(first), json.loads(context.cursor)]
 graph = defs.resolve_asset_graph()
+latest = {key: instance.get_latest_materialization_event(key) for key in graph.get_all_asset_keys()}
+answer["latest_materialization"] = {key.to_user_string(): event.run_id for key, event in latest.items() if event}
 answer["assets"] = {key.to_user_string(): {"parents": sorted(p.to_user_string() for p in graph.get(key).parent_keys),
                                            "materializable": graph.get(key).is_materializable}
                     for key in graph.get_all_asset_keys()}
