@@ -32,7 +32,8 @@ class Source:
         self.statements: list = []  # libcst statements, in file order
         self.inner: dict[Any, list] = {}  # a function read in parts -> the libcst statements of its body read
         self.literals: dict[str, tuple[Any, Span]] = {}  # NAME = <literal> at the top level
-        self._positions: Any = {}
+        self._positions: Any = None  # node -> CodeRange, computed when a location is first asked for
+        self._module: Any = None
         self._starts: list[tuple[int, int]] = []  # (first line in the parsed text, first line in the file)
         with gc_paused():  # ast and libcst allocate tens of thousands of acyclic objects: no GC passes
             self._parse(text, wanted)
@@ -99,7 +100,7 @@ class Source:
                 self.error = diag("OML702", f"[{target}] libcst cannot parse this: {exc.message}",
                                   Span(path, self._line(exc.raw_line), exc.raw_column + 1))
                 return
-            self._positions = _positions(module)
+            self._module = module
             for owner, stmt in zip(owners, module.body):
                 if owner is None:
                     self.statements.append(stmt)
@@ -112,6 +113,17 @@ class Source:
         return line - parsed + original
 
     def span(self, node) -> Span:
+        """Where ``node`` is in the file. Until a location is first needed (a drift, a
+        finding), a :class:`PendingSpan`: libcst's position pass is a third of a read, and a
+        file without drift never needs it."""
+        if self._positions is None:
+            return PendingSpan(self, node)
+        return self.locate(node)
+
+    def locate(self, node) -> Span:
+        if self._positions is None:
+            with gc_paused():
+                self._positions = _positions(self._module) if self._module is not None else {}
         pos = self._positions.get(node)
         if pos is None:
             return Span(self.path, 1, 1)
@@ -124,6 +136,40 @@ class Source:
         code = " ".join(cst.Module(body=[]).code_for_node(node).split())
         return diag("OML702", f"[{self.target}] cannot read {what}: {code[:77] + '...' if len(code) > 80 else code}",
                     self.span(node))
+
+
+class PendingSpan:
+    """The location of a node, computed when first read: it reads as the :class:`Span` it
+    stands for (path, line, col, end_line, end_col, str); :func:`omlc.diagnostics.diag`
+    turns it into that Span."""
+
+    __slots__ = ("_source", "_node", "_span")
+
+    def __init__(self, source: Source, node) -> None:
+        self._source, self._node, self._span = source, node, None
+
+    def resolve(self) -> Span:
+        if self._span is None:
+            self._span = self._source.locate(self._node)
+        return self._span
+
+    path = property(lambda self: self.resolve().path)
+    line = property(lambda self: self.resolve().line)
+    col = property(lambda self: self.resolve().col)
+    end_line = property(lambda self: self.resolve().end_line)
+    end_col = property(lambda self: self.resolve().end_col)
+
+    def __eq__(self, other) -> bool:
+        return self.resolve() == (other.resolve() if isinstance(other, PendingSpan) else other)
+
+    def __hash__(self) -> int:
+        return hash(self.resolve())
+
+    def __str__(self) -> str:
+        return str(self.resolve())
+
+    def __repr__(self) -> str:
+        return repr(self.resolve())
 
 
 def _lines(lines: list[str], start: int, end: int) -> str:

@@ -102,6 +102,8 @@ def register_code(code: str, severity: Severity | str, summary: str) -> Code:
 def diag(code: str, message: str, span: Span, hint: str | None = None, *,
          severity: Severity | None = None, related: tuple[Span, ...] = ()) -> Diagnostic:
     """Make a diagnostic with the registered default severity of ``code``."""
+    if not isinstance(span, Span):  # a location computed on demand (omlc.cstread.PendingSpan)
+        span = span.resolve()
     entry = CODES[code]
     return Diagnostic(code, severity or entry.severity, message, span, hint, related)
 

@@ -129,3 +129,31 @@ def test_garbage_collection_is_restored():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_positions_are_computed_only_when_a_location_is_read(monkeypatch, tmp_path):
+    """A read without findings never pays for libcst's position pass; the first location
+    asked for computes it once, and a diagnostic always holds a plain Span."""
+    from omlc import cstread
+    from omlc.diagnostics import Span, diag
+
+    passes = []
+    real = cstread._positions
+    monkeypatch.setattr(cstread, "_positions", lambda module: passes.append(1) or real(module))
+    source = Source(FLOW, "flow.py", lambda node: statements_with(node, _submit)
+                    if isinstance(node, ast.FunctionDef) else False, "test")
+    [function] = source.statements
+    first, *_ = [c for stmt in source.inner[function] for c in method_calls(stmt, "submit")]
+    pending = source.span(first)
+    assert isinstance(pending, cstread.PendingSpan) and passes == []
+    assert (pending.line, pending.col) == (6, 13) and str(pending) == "flow.py:6:13" and passes == [1]
+    found = diag("OML702", "x", source.span(function.decorators[0].decorator))
+    assert type(found.span) is Span and found.span.line == 3 and passes == [1]
+    # a whole clean read back: no position pass
+    result = compile_paths([str(FIXTURES / "daily_customer_sync.oml.yaml")], [PrefectTarget()], out=str(tmp_path))
+    assert result.exit_code() == 0
+    path = tmp_path / "daily_customer_sync.py"
+    passes.clear()
+    rb = prefect_reader.PrefectReader().read(path.read_text(encoding="utf-8"), str(path))
+    assert rb.diagnostics == [] and passes == []
+    assert rb.spans["schedule.retry.attempts"].line > 1 and passes == [1]
