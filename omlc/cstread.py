@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ast
 import bisect
+import warnings
+from contextlib import contextmanager
 from typing import Any, Callable
 
 from omlc.diagnostics import Diagnostic, Span, diag
@@ -136,6 +138,16 @@ class Source:
         code = " ".join(cst.Module(body=[]).code_for_node(node).split())
         return diag("OML702", f"[{self.target}] cannot read {what}: {code[:77] + '...' if len(code) > 80 else code}",
                     self.span(node))
+
+
+@contextmanager
+def code_warnings_ignored():
+    """Around reading code: Python's warnings about the code read (an invalid escape such
+    as ``"\\d"``, from ast.parse and libcst's literal evaluation) are not omlc's to print."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
 
 
 class PendingSpan:

@@ -166,11 +166,15 @@ def import_code(text: str, path: str, reader, dag_id: str | None = None) -> tupl
 
     from ruamel.yaml.comments import CommentedMap
 
+    from omlc.cstread import code_warnings_ignored
+
     migrate = getattr(reader, "migrate", None)
     if migrate is not None and not generated_by_omlc(text):
-        document, found = migrate(text, path, dag_id)
+        with code_warnings_ignored():
+            document, found = migrate(text, path, dag_id)
         return document, found, "step"
-    got = reader.read(text, path)
+    with code_warnings_ignored():
+        got = reader.read(text, path)
     found = list(got.diagnostics)
     if any(d.severity.value == "error" for d in found) or "name" not in got.facts:
         return None, found, got.granularity

@@ -443,3 +443,23 @@ def test_fixture_markers_are_well_formed():
             if "expect:" in line:
                 assert INLINE.search(line) or HEADER.match(line), (path.name, line)
     assert json.dumps(sorted(expectations(DAGS / "no_dag.py"))) == '[[1, "OML702"]]'
+
+
+def test_python_warnings_about_the_dag_read_are_not_printed():
+    """An invalid escape in the DAG (`"\\d"`) is the file's business: ast and libcst warn
+    about it when they read it, and the import shows none of that."""
+    import warnings
+
+    text = ('from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.bash import BashOperator\n'
+            'PATTERN = "\\d+"\n'
+            'with DAG("escapes", schedule="@daily") as dag:\n'
+            '    t = BashOperator(task_id="t", bash_command="grep \\d+ x")\n')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        document, found, _ = import_code(text, "escapes.py", AirflowReader())
+    assert document is not None and document["name"] == "escapes", [str(f) for f in found]
+    assert caught == []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compile(text, "escapes.py", "exec")  # the same text does warn when Python compiles it
+    assert caught and all("invalid escape sequence" in str(w.message) for w in caught)
