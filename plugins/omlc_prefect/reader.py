@@ -169,7 +169,7 @@ class PrefectReader(Reader):
         if steps:
             rb.granularity = "step"
             ids = [t["id"] for t in steps.values()]
-            put("steps", ids, min((t["span"] for t in steps.values()), key=lambda s: (s.line, s.col)))
+            put("steps", ids, next(iter(steps.values()))["span"])  # the first step task, in file order
             for var, t in steps.items():
                 ups, where = needs.get(var, ([], t["span"]))
                 put(f"steps.{t['id']}.needs", sorted(steps[u]["id"] for u in ups if u in steps), where)
